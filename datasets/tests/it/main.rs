@@ -1,0 +1,3 @@
+//! Integration tests of the datasets crate: one binary, one module per concern.
+
+mod partition;
