@@ -10,9 +10,14 @@
 //! assert_eq!(unions.value, 7086.0);
 //! ```
 
+pub mod calibration;
 pub mod codes;
 pub mod crs;
 pub mod geography;
 pub mod published;
 pub mod reference;
+pub mod returns;
 pub mod rng;
+pub mod generate;
+pub mod schema;
+pub mod table;

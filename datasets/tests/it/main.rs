@@ -1,3 +1,5 @@
 //! Integration tests of the datasets crate: one binary, one module per concern.
 
+mod calibration;
 mod partition;
+mod peek;
