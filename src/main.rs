@@ -8,10 +8,9 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use unionstat_datasets::{generate, returns};
 
-/// Trade-union statistics for the Longyan City Federation of Trade Unions: calibrated data,
-/// validated ingest, SQL and a map dashboard.
+/// Trade-union statistics for the Longyan City Federation of Trade Unions (龙岩市总工会).
 #[derive(Debug, Parser)]
-#[command(name = "unionstat", version, about)]
+#[command(name = "unionstat", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,22 +44,34 @@ struct GenerateArgs {
 fn parse_scale(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.1..=1000.0).contains(&v) => Ok(v),
-        _ => Err(format!("`{s}` is not a scale: give a number from 0.1 to 1000, e.g. 1 or 10")),
+        _ => Err(format!(
+            "`{s}` is not a scale: give a number from 0.1 to 1000, e.g. 1 or 10"
+        )),
     }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("`{s}` is not a rate: give a share between 0 and 1, e.g. 0.01")),
+        _ => Err(format!(
+            "`{s}` is not a rate: give a share between 0 and 1, e.g. 0.01"
+        )),
     }
 }
 
 fn run_generate(args: &GenerateArgs) -> Result<(), returns::Error> {
     let started = Instant::now();
-    println!("generating Longyan returns 2013-2017 at scale {} with seed {} ...", args.scale, args.seed);
+    println!(
+        "generating Longyan returns 2013-2017 at scale {} with seed {} ...",
+        args.scale, args.seed
+    );
     let generated = generate::clean(args.scale, args.seed);
-    let options = returns::Options { seed: args.seed, scale: args.scale, dirty_rate: args.dirty_rate, members: args.members };
+    let options = returns::Options {
+        seed: args.seed,
+        scale: args.scale,
+        dirty_rate: args.dirty_rate,
+        members: args.members,
+    };
     let summary = returns::write_all(&args.out, &generated, &options)?;
     let corrections = summary.files.iter().filter(|f| f.correction).count();
     println!(
@@ -70,7 +81,10 @@ fn run_generate(args: &GenerateArgs) -> Result<(), returns::Error> {
         summary.clean_rows,
         args.out.display()
     );
-    println!("injected {} faults and {} quirks, listed in dirty_manifest.csv", summary.faults, summary.quirks);
+    println!(
+        "injected {} faults and {} quirks, listed in dirty_manifest.csv",
+        summary.faults, summary.quirks
+    );
     if args.members {
         println!("wrote the member registry: {} members", summary.members);
     }

@@ -9,29 +9,79 @@ use crate::reference;
 use crate::table::{Row, Table};
 
 /// Figures that count structure rather than volume, and so stay the same at every scale.
-pub const UNSCALED: [&str; 4] = ["skills_contest_industries", "skills_contest_trades", "town_level_unions", "wage_bargaining_coverage"];
+pub const UNSCALED: [&str; 4] = [
+    "skills_contest_industries",
+    "skills_contest_trades",
+    "town_level_unions",
+    "wage_bargaining_coverage",
+];
 
 /// Published figures no detail table holds, with the reason.
 pub const NOT_REPRODUCIBLE: [(&str, &str); 20] = [
-    ("regulations_adopted", "internal rules of the Party group; no table records them"),
-    ("labour_contest_participation_rate", "the article does not say what the 80% is a share of"),
-    ("wage_offer_replies", "contradicts wage_offers_sent (27万 replies to 3.3万 offers); the data keeps replies within offers, 2.7万 in all"),
-    ("national_advanced_candidates", "a grooming programme for national honours; not a reported fact"),
-    ("excellent_union_cadres", "people honoured; the returns carry no cadre register"),
-    ("provincial_demo_town_unions", "titles of town unions; not in the returns"),
-    ("town_union_cadres", "staffing of town unions; not in the returns"),
-    ("industry_union_federations", "industry federations are not grassroots unions and have no return"),
-    ("cultural_palace_investment", "a city construction project, not union statistics"),
-    ("cultural_palace_opening_year", "a date, not a measure of the returns"),
+    (
+        "regulations_adopted",
+        "internal rules of the Party group; no table records them",
+    ),
+    (
+        "labour_contest_participation_rate",
+        "the article does not say what the 80% is a share of",
+    ),
+    (
+        "wage_offer_replies",
+        "contradicts wage_offers_sent (27万 replies to 3.3万 offers); the data keeps replies within offers, 2.7万 in all",
+    ),
+    (
+        "national_advanced_candidates",
+        "a grooming programme for national honours; not a reported fact",
+    ),
+    (
+        "excellent_union_cadres",
+        "people honoured; the returns carry no cadre register",
+    ),
+    (
+        "provincial_demo_town_unions",
+        "titles of town unions; not in the returns",
+    ),
+    (
+        "town_union_cadres",
+        "staffing of town unions; not in the returns",
+    ),
+    (
+        "industry_union_federations",
+        "industry federations are not grassroots unions and have no return",
+    ),
+    (
+        "cultural_palace_investment",
+        "a city construction project, not union statistics",
+    ),
+    (
+        "cultural_palace_opening_year",
+        "a date, not a measure of the returns",
+    ),
     ("honours_received", "honours of the city federation itself"),
-    ("years_rated_advanced", "performance ratings of the city federation itself"),
-    ("terms_civilised_unit", "titles of the city federation itself"),
-    ("model_workers_tree_planting", "a photo caption's round figure"),
+    (
+        "years_rated_advanced",
+        "performance ratings of the city federation itself",
+    ),
+    (
+        "terms_civilised_unit",
+        "titles of the city federation itself",
+    ),
+    (
+        "model_workers_tree_planting",
+        "a photo caption's round figure",
+    ),
     ("sports_games_edition", "an ordinal in a photo caption"),
-    ("team_leader_training_target", "a round figure in a programme's name"),
+    (
+        "team_leader_training_target",
+        "a round figure in a programme's name",
+    ),
     ("pairing_units", "a round figure in a programme's name"),
     ("pairing_cadres", "a round figure in a programme's name"),
-    ("visiting_enterprises", "a round figure in a programme's name"),
+    (
+        "visiting_enterprises",
+        "a round figure in a programme's name",
+    ),
     ("visiting_workers", "a round figure in a programme's name"),
 ];
 
@@ -40,7 +90,12 @@ fn text_is<'a>(t: &'a Table, column: &'a str, value: &'a str) -> impl Fn(&Row) -
 }
 
 fn distinct(t: &Table, column: &str, keep: impl Fn(&Row) -> bool) -> f64 {
-    t.rows.iter().filter(|r| keep(r)).map(|r| t.get(r, column).text()).collect::<BTreeSet<_>>().len() as f64
+    t.rows
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| t.get(r, column).text())
+        .collect::<BTreeSet<_>>()
+        .len() as f64
 }
 
 /// The value of published figure `key` computed from the clean records, or `None` when no detail
@@ -55,30 +110,46 @@ pub fn compute(g: &Generated, key: &str) -> Option<f64> {
     let cases = g.table("rights_cases")?;
     let acts = g.table("activities")?;
     let u17 = |r: &Row| unions.year(r) == 2017;
-    let aid_sum = |programme: &str, column: &str| aid.sum(column, text_is(aid, "programme", programme));
+    let aid_sum =
+        |programme: &str, column: &str| aid.sum(column, text_is(aid, "programme", programme));
     let act_sum = |kind: &str, column: &str| acts.sum(column, text_is(acts, "kind", kind));
     let act_count = |kind: &str| acts.count(text_is(acts, "kind", kind)) as f64;
-    let sites_2017 = |kind: &str| distinct(sites, "site_id", |r| sites.year(r) == 2017 && sites.get(r, "kind").text() == kind);
+    let sites_2017 = |kind: &str| {
+        distinct(sites, "site_id", |r| {
+            sites.year(r) == 2017 && sites.get(r, "kind").text() == kind
+        })
+    };
     let case_count = |kind: &str| cases.count(text_is(cases, "kind", kind)) as f64;
     let founded_recently = |r: &Row| matches!(unions.get(r, "founded_date"), crate::table::Value::Date(d) if d.y >= 2013);
     let value = match key {
         "workers_led" | "members_activated" | "union_members" => unions.sum("members", u17),
         "grassroots_unions" => unions.count(u17) as f64,
         "unions_founded" => distinct(unions, "union_uscc", founded_recently),
-        "enterprises_covered_by_new_unions" => unions.sum("enterprises_covered", |r| u17(r) && founded_recently(r)),
+        "enterprises_covered_by_new_unions" => {
+            unions.sum("enterprises_covered", |r| u17(r) && founded_recently(r))
+        }
         "new_members" => unions.sum("new_members", |_| true),
         "new_migrant_members" => unions.sum("new_migrant_members", |_| true),
-        "model_worker_homes" => unions.count(|r| u17(r) && unions.get(r, "model_home").text() == "模范职工之家") as f64,
-        "model_worker_small_homes" => unions.count(|r| u17(r) && unions.get(r, "model_home").text() == "模范职工小家") as f64,
+        "model_worker_homes" => {
+            unions.count(|r| u17(r) && unions.get(r, "model_home").text() == "模范职工之家") as f64
+        }
+        "model_worker_small_homes" => {
+            unions.count(|r| u17(r) && unions.get(r, "model_home").text() == "模范职工小家") as f64
+        }
         "town_level_unions" => reference::towns().len() as f64,
         "wage_bargaining_coverage" => {
-            let covered = unions.sum("enterprises_covered", |r| u17(r) && unions.get(r, "wage_agreement") == &crate::table::Value::Bool(true));
+            let covered = unions.sum("enterprises_covered", |r| {
+                u17(r) && unions.get(r, "wage_agreement") == &crate::table::Value::Bool(true)
+            });
             100.0 * covered / unions.sum("enterprises_covered", u17)
         }
-        "harmonious_enterprises" => {
-            enterprises.count(|r| enterprises.year(r) == 2017 && matches!(enterprises.get(r, "harmonious_level").text(), "市级" | "省级" | "全国"))
-                as f64
-        }
+        "harmonious_enterprises" => enterprises.count(|r| {
+            enterprises.year(r) == 2017
+                && matches!(
+                    enterprises.get(r, "harmonious_level").text(),
+                    "市级" | "省级" | "全国"
+                )
+        }) as f64,
         "hardship_households" => households.rows.len() as f64,
         "warmth_funds" => aid_sum("送温暖", "amount"),
         "warmth_visits" => aid_sum("送温暖", "recipients"),
@@ -90,7 +161,10 @@ pub fn compute(g: &Generated, key: &str) -> Option<f64> {
         "cooling_workers" => aid_sum("送清凉", "recipients"),
         "cooling_enterprises_visited" => aid_sum("送清凉", "enterprises_visited"),
         "wage_offers_sent" => contracts.sum("offers_sent", |_| true),
-        "od_contract_enterprises" => contracts.sum("enterprises_covered", text_is(contracts, "kind", "职业病防治专项集体合同")),
+        "od_contract_enterprises" => contracts.sum(
+            "enterprises_covered",
+            text_is(contracts, "kind", "职业病防治专项集体合同"),
+        ),
         "mother_rooms" => sites_2017("妈妈小屋"),
         "mother_room_visits" => sites.sum("visits", text_is(sites, "kind", "妈妈小屋")),
         "mediation_bodies" => sites_2017("劳动争议调解组织"),
@@ -103,7 +177,9 @@ pub fn compute(g: &Generated, key: &str) -> Option<f64> {
         "labour_contest_units" => act_sum("劳动竞赛", "units"),
         "labour_contest_workers" => act_sum("劳动竞赛", "participants"),
         "labour_contest_projects" => act_sum("劳动竞赛", "projects"),
-        "skills_contest_industries" => distinct(acts, "industry", text_is(acts, "kind", "技能大赛")),
+        "skills_contest_industries" => {
+            distinct(acts, "industry", text_is(acts, "kind", "技能大赛"))
+        }
         "skills_contest_trades" => act_sum("技能大赛", "trades"),
         "skills_contest_participants" => act_sum("技能大赛", "participants"),
         "training_classes" => act_count("培训班"),
@@ -131,7 +207,11 @@ pub fn compute(g: &Generated, key: &str) -> Option<f64> {
 
 /// Whether `computed` agrees with `indicator` for data generated at `scale`.
 pub fn agrees(indicator: &PublishedIndicator, computed: f64, scale: f64) -> bool {
-    let factor = if UNSCALED.contains(&indicator.key.as_str()) { 1.0 } else { scale };
+    let factor = if UNSCALED.contains(&indicator.key.as_str()) {
+        1.0
+    } else {
+        scale
+    };
     let scaled = PublishedIndicator {
         value: indicator.value * factor,
         upper_bound: indicator.upper_bound.map(|u| u * factor),

@@ -104,7 +104,7 @@ pub fn id_is_valid(id: &str) -> bool {
 /// the sequence number's parity carries the sex as the standard prescribes.
 pub fn make_id_number(rng: &mut Rng, region: &str, birth: (i32, u32, u32), female: bool) -> String {
     let mut seq = rng.range(0, 999) as u32;
-    if (seq % 2 == 0) != female {
+    if seq.is_multiple_of(2) != female {
         seq = (seq + 1) % 1000;
     }
     let body = format!("{region}{:04}{:02}{:02}{seq:03}", birth.0, birth.1, birth.2);

@@ -13,11 +13,11 @@
 pub mod calibration;
 pub mod codes;
 pub mod crs;
+pub mod generate;
 pub mod geography;
 pub mod published;
 pub mod reference;
 pub mod returns;
 pub mod rng;
-pub mod generate;
 pub mod schema;
 pub mod table;

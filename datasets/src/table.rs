@@ -42,7 +42,11 @@ impl Date {
     /// The same day `years` later (28 Feb for 29 Feb in a common year).
     pub fn plus_years(self, years: i32) -> Date {
         let y = self.y + years;
-        Date { y, m: self.m, d: self.d.min(Date::days_in_month(y, self.m)) }
+        Date {
+            y,
+            m: self.m,
+            d: self.d.min(Date::days_in_month(y, self.m)),
+        }
     }
 }
 
@@ -106,7 +110,10 @@ pub struct Table {
 impl Table {
     /// An empty table.
     pub fn new(spec: &'static TableSpec) -> Self {
-        Table { spec, rows: Vec::new() }
+        Table {
+            spec,
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row given as (column, value) pairs; unnamed columns are blank. Panics on a name the
@@ -124,12 +131,18 @@ impl Table {
 
     /// The value of column `name` in `row` (Null if the table has no such column).
     pub fn get<'a>(&self, row: &'a Row, name: &str) -> &'a Value {
-        self.spec.index(name).map_or(&Value::Null, |i| &row.values[i])
+        self.spec
+            .index(name)
+            .map_or(&Value::Null, |i| &row.values[i])
     }
 
     /// Sum of column `name` over the rows that `keep` accepts.
     pub fn sum(&self, name: &str, keep: impl Fn(&Row) -> bool) -> f64 {
-        self.rows.iter().filter(|r| keep(r)).map(|r| self.get(r, name).number()).sum()
+        self.rows
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| self.get(r, name).number())
+            .sum()
     }
 
     /// Count of rows that `keep` accepts.

@@ -36,9 +36,19 @@ pub fn build(world: &mut World, targets: &mut Targets, seed: u64) -> Table {
             }
             let due = (year - 2013 - phase).rem_euclid(3) == 0 || year == founded;
             if due {
-                signings.push(Signing { union: u, kind: "综合集体合同", signed: Date::random_in(&mut rng, year, 1, 12), term: 3 });
+                signings.push(Signing {
+                    union: u,
+                    kind: "综合集体合同",
+                    signed: Date::random_in(&mut rng, year, 1, 12),
+                    term: 3,
+                });
                 if rng.chance(0.3) {
-                    signings.push(Signing { union: u, kind: "女职工权益保护专项集体合同", signed: Date::random_in(&mut rng, year, 1, 12), term: 3 });
+                    signings.push(Signing {
+                        union: u,
+                        kind: "女职工权益保护专项集体合同",
+                        signed: Date::random_in(&mut rng, year, 1, 12),
+                        term: 3,
+                    });
                 }
             }
             // In force: either signed this year or within the last three.
@@ -47,8 +57,13 @@ pub fn build(world: &mut World, targets: &mut Targets, seed: u64) -> Table {
     }
 
     // Wage agreements, renewed yearly; by 2017 they cover over 98% of organised enterprises.
-    let alive17: Vec<usize> = (0..n).filter(|&u| world.unions[u].exists_in(2017)).collect();
-    let organised17: u64 = alive17.iter().map(|&u| u64::from(world.unions[u].covers)).sum();
+    let alive17: Vec<usize> = (0..n)
+        .filter(|&u| world.unions[u].exists_in(2017))
+        .collect();
+    let organised17: u64 = alive17
+        .iter()
+        .map(|&u| u64::from(world.unions[u].covers))
+        .sum();
     let mut without = alive17.clone();
     shuffle(&mut rng, &mut without);
     let mut uncovered = 0u64;
@@ -68,7 +83,12 @@ pub fn build(world: &mut World, targets: &mut Targets, seed: u64) -> Table {
         }
         for (yi, year) in years() {
             if world.unions[u].wage[yi] {
-                signings.push(Signing { union: u, kind: "工资专项集体合同", signed: Date::random_in(&mut rng, year, 1, 6), term: 1 });
+                signings.push(Signing {
+                    union: u,
+                    kind: "工资专项集体合同",
+                    signed: Date::random_in(&mut rng, year, 1, 6),
+                    term: 1,
+                });
             }
         }
     }
@@ -92,7 +112,12 @@ pub fn build(world: &mut World, targets: &mut Targets, seed: u64) -> Table {
         }
         let year = rng.range(i64::from(first), i64::from(last)) as i32;
         world.unions[u].od_since = Some(year);
-        signings.push(Signing { union: u, kind: "职业病防治专项集体合同", signed: Date::random_in(&mut rng, year, 1, 12), term: 3 });
+        signings.push(Signing {
+            union: u,
+            kind: "职业病防治专项集体合同",
+            signed: Date::random_in(&mut rng, year, 1, 12),
+            term: 3,
+        });
         covered += covers;
         if covered == target {
             break;
@@ -102,10 +127,19 @@ pub fn build(world: &mut World, targets: &mut Targets, seed: u64) -> Table {
     signings.sort_by_key(|s| (s.signed.y, s.union, s.kind));
     // 33,000 wage offers over the wage agreements; replies follow the likely reading of the article
     // (2.7万, since 27万 replies to 3.3万 offers cannot be).
-    let wage: Vec<usize> = (0..signings.len()).filter(|&i| signings[i].kind == "工资专项集体合同").collect();
-    let offer_weights: Vec<f64> = wage.iter().map(|&i| f64::from(world.unions[signings[i].union].covers)).collect();
+    let wage: Vec<usize> = (0..signings.len())
+        .filter(|&i| signings[i].kind == "工资专项集体合同")
+        .collect();
+    let offer_weights: Vec<f64> = wage
+        .iter()
+        .map(|&i| f64::from(world.unions[signings[i].union].covers))
+        .collect();
     let offers = allocate(targets.total("wage_offers_sent"), &offer_weights);
-    let replies = allocate_capped(targets.scaled(27_000.0), &offers.iter().map(|&o| o as f64).collect::<Vec<_>>(), &offers);
+    let replies = allocate_capped(
+        targets.scaled(27_000.0),
+        &offers.iter().map(|&o| o as f64).collect::<Vec<_>>(),
+        &offers,
+    );
 
     let mut table = Table::new(&COLLECTIVE_CONTRACTS);
     let mut wage_index = 0;
@@ -113,13 +147,16 @@ pub fn build(world: &mut World, targets: &mut Targets, seed: u64) -> Table {
         let union = &world.unions[s.union];
         let county = world.towns[union.town].county;
         let scope = match union.org_type {
-            OrgType::Joint if union.uscc.as_bytes()[17] % 3 == 0 => "行业性",
+            OrgType::Joint if union.uscc.as_bytes()[17].is_multiple_of(3) => "行业性",
             OrgType::Joint => "区域性",
             _ => "单独",
         };
         let (sent, replied) = if wage.get(wage_index) == Some(&i) {
             wage_index += 1;
-            (Value::Int(offers[wage_index - 1] as i64), Value::Int(replies[wage_index - 1] as i64))
+            (
+                Value::Int(offers[wage_index - 1] as i64),
+                Value::Int(replies[wage_index - 1] as i64),
+            )
         } else {
             (Value::Null, Value::Null)
         };
@@ -128,7 +165,13 @@ pub fn build(world: &mut World, targets: &mut Targets, seed: u64) -> Table {
             county,
             &[
                 ("year", Value::Int(i64::from(year))),
-                ("contract_id", Value::Text(format!("HT{}{year}{i:06}", reference::counties()[county].code))),
+                (
+                    "contract_id",
+                    Value::Text(format!(
+                        "HT{}{year}{i:06}",
+                        reference::counties()[county].code
+                    )),
+                ),
                 ("union_uscc", Value::Text(union.uscc.clone())),
                 ("kind", Value::Text(s.kind.to_string())),
                 ("scope", Value::Text(scope.to_string())),

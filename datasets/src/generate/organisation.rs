@@ -128,8 +128,18 @@ impl World {
     }
 
     /// A random union of town `ti` that existed in `year`, if it has any.
-    pub fn some_union(&self, rng: &mut Rng, by_town: &[Vec<usize>], ti: usize, year: i32) -> Option<&Union> {
-        let alive: Vec<usize> = by_town[ti].iter().copied().filter(|&u| self.unions[u].exists_in(year)).collect();
+    pub fn some_union(
+        &self,
+        rng: &mut Rng,
+        by_town: &[Vec<usize>],
+        ti: usize,
+        year: i32,
+    ) -> Option<&Union> {
+        let alive: Vec<usize> = by_town[ti]
+            .iter()
+            .copied()
+            .filter(|&u| self.unions[u].exists_in(year))
+            .collect();
         (!alive.is_empty()).then(|| &self.unions[*rng.pick(&alive)])
     }
 }
@@ -153,9 +163,10 @@ pub struct World {
 }
 
 const BRANDS: [&str; 40] = [
-    "闽西", "龙州", "红土", "汀江", "九龙", "紫金", "冠豸", "梅花", "古田", "永福", "金山", "雁石", "华兴", "鑫达", "恒泰",
-    "宏盛", "瑞丰", "永兴", "天元", "嘉禾", "海峡", "客家", "土楼", "龙津", "翠屏", "莲峰", "卧龙", "双龙", "丰源", "鸿运",
-    "德润", "新宇", "正大", "荣昌", "众和", "合力", "长青", "益民", "广源", "万通",
+    "闽西", "龙州", "红土", "汀江", "九龙", "紫金", "冠豸", "梅花", "古田", "永福", "金山", "雁石",
+    "华兴", "鑫达", "恒泰", "宏盛", "瑞丰", "永兴", "天元", "嘉禾", "海峡", "客家", "土楼", "龙津",
+    "翠屏", "莲峰", "卧龙", "双龙", "丰源", "鸿运", "德润", "新宇", "正大", "荣昌", "众和", "合力",
+    "长青", "益民", "广源", "万通",
 ];
 
 fn trade_word(industry: &str) -> &'static str {
@@ -198,7 +209,11 @@ fn enterprise_name(rng: &mut Rng, county: usize, industry: &str, public: bool) -
     if public {
         format!("{place}{brand}{}", trade_word(industry))
     } else {
-        let form = if rng.chance(0.8) { "有限公司" } else { "股份有限公司" };
+        let form = if rng.chance(0.8) {
+            "有限公司"
+        } else {
+            "股份有限公司"
+        };
         format!("龙岩{brand}{}{form}", trade_word(industry))
     }
 }
@@ -239,15 +254,31 @@ fn town_infos(seed: u64) -> Vec<TownInfo> {
         .iter()
         .zip(&factors)
         .map(|(t, f)| {
-            let county = counties.iter().position(|c| c.code == t.county_code).unwrap_or(0);
-            let in_county: f64 = towns.iter().zip(&factors).filter(|(o, _)| o.county_code == t.county_code).map(|(_, f)| f).sum();
+            let county = counties
+                .iter()
+                .position(|c| c.code == t.county_code)
+                .unwrap_or(0);
+            let in_county: f64 = towns
+                .iter()
+                .zip(&factors)
+                .filter(|(o, _)| o.county_code == t.county_code)
+                .map(|(_, f)| f)
+                .sum();
             let urban = matches!(t.kind, TownKind::Street | TownKind::Park);
             TownInfo {
                 code: t.code.as_str(),
                 county,
                 weight: counties[county].economic_weight * f / in_county,
-                migrant_share: if urban { rng.range_f64(0.25, 0.55) } else { rng.range_f64(0.08, 0.35) },
-                unorganised_ratio: if urban { rng.range_f64(0.04, 0.18) } else { rng.range_f64(0.08, 0.45) },
+                migrant_share: if urban {
+                    rng.range_f64(0.25, 0.55)
+                } else {
+                    rng.range_f64(0.08, 0.35)
+                },
+                unorganised_ratio: if urban {
+                    rng.range_f64(0.04, 0.18)
+                } else {
+                    rng.range_f64(0.08, 0.45)
+                },
             }
         })
         .collect()
@@ -272,7 +303,11 @@ pub fn build(targets: &mut Targets, seed: u64) -> World {
         for _ in 0..*count {
             let industry = INDUSTRIES[rng.pick_weighted(&weights)].code;
             let public = PUBLIC_INDUSTRIES.contains(&industry) && rng.chance(0.8);
-            let org_type = if public { OrgType::PublicBody } else { OrgType::Single };
+            let org_type = if public {
+                OrgType::PublicBody
+            } else {
+                OrgType::Single
+            };
             let uscc = codes::make_uscc(&mut rng, '8', '1', region);
             unions.push(Union {
                 uscc,
@@ -280,7 +315,11 @@ pub fn build(targets: &mut Targets, seed: u64) -> World {
                 town: ti,
                 industry,
                 org_type,
-                founded: Date { y: 2000, m: 1, d: 1 },
+                founded: Date {
+                    y: 2000,
+                    m: 1,
+                    d: 1,
+                },
                 dissolved: None,
                 covers: 1,
                 employees: 0,
@@ -330,19 +369,38 @@ pub fn build(targets: &mut Targets, seed: u64) -> World {
     }
 
     // Enterprises covered: the new unions, many of them joint, cover the published 13,837.
-    let new: Vec<usize> = (0..unions.len()).filter(|&u| unions[u].founded.y >= 2013).collect();
-    let new_weights: Vec<f64> =
-        new.iter().map(|&u| if unions[u].org_type == OrgType::Joint { 30.0 * rng.lognormal(0.6) } else { 0.0 }).collect();
-    let covered = allocate_at_least(targets.total("enterprises_covered_by_new_unions"), &new_weights, 1);
+    let new: Vec<usize> = (0..unions.len())
+        .filter(|&u| unions[u].founded.y >= 2013)
+        .collect();
+    let new_weights: Vec<f64> = new
+        .iter()
+        .map(|&u| {
+            if unions[u].org_type == OrgType::Joint {
+                30.0 * rng.lognormal(0.6)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let covered = allocate_at_least(
+        targets.total("enterprises_covered_by_new_unions"),
+        &new_weights,
+        1,
+    );
     for (&u, c) in new.iter().zip(covered) {
         unions[u].covers = c as u32;
     }
-    for union in unions.iter_mut().filter(|u| u.founded.y < 2013 && u.org_type == OrgType::Joint) {
+    for union in unions
+        .iter_mut()
+        .filter(|u| u.founded.y < 2013 && u.org_type == OrgType::Joint)
+    {
         union.covers = rng.range(3, 25) as u32;
     }
 
     // Members at the end of 2017 hit 514,000; employees follow from a membership rate.
-    let alive17: Vec<usize> = (0..unions.len()).filter(|&u| unions[u].exists_in(2017)).collect();
+    let alive17: Vec<usize> = (0..unions.len())
+        .filter(|&u| unions[u].exists_in(2017))
+        .collect();
     let size_weights: Vec<f64> = alive17
         .iter()
         .map(|&u| {
@@ -353,7 +411,11 @@ pub fn build(targets: &mut Targets, seed: u64) -> World {
                 "P" | "Q" => 1.2,
                 _ => 0.8,
             };
-            let joint = if union.org_type == OrgType::Joint { 1.0 + 0.12 * f64::from(union.covers) } else { 1.0 };
+            let joint = if union.org_type == OrgType::Joint {
+                1.0 + 0.12 * f64::from(union.covers)
+            } else {
+                1.0
+            };
             industry * joint * rng.lognormal(1.0)
         })
         .collect();
@@ -385,7 +447,11 @@ pub fn build(targets: &mut Targets, seed: u64) -> World {
         let mut m = f64::from(m17);
         for yi in (0..5).rev() {
             let year = 2013 + yi as i32;
-            union.members[yi] = if union.exists_in(year) { m.round().max(3.0) as u32 } else { 0 };
+            union.members[yi] = if union.exists_in(year) {
+                m.round().max(3.0) as u32
+            } else {
+                0
+            };
             m *= growth;
         }
     }
@@ -402,16 +468,27 @@ pub fn build(targets: &mut Targets, seed: u64) -> World {
             }
             let prev = if yi > 0 { union.members[yi - 1] } else { 0 };
             let founding = union.founded.y == year;
-            let growth = if founding { union.members[yi] } else { union.members[yi].saturating_sub(prev) };
+            let growth = if founding {
+                union.members[yi]
+            } else {
+                union.members[yi].saturating_sub(prev)
+            };
             slots.push((u, yi));
             weights.push(f64::from(growth) + 0.03 * f64::from(union.members[yi]));
             caps.push(u64::from(union.members[yi]));
         }
     }
     let recruited = allocate_capped(targets.total("new_members"), &weights, &caps);
-    let migrant_weights: Vec<f64> =
-        slots.iter().zip(&recruited).map(|(&(u, _), &n)| n as f64 * (unions[u].migrant_share + 0.6)).collect();
-    let migrants = allocate_capped(targets.total("new_migrant_members"), &migrant_weights, &recruited);
+    let migrant_weights: Vec<f64> = slots
+        .iter()
+        .zip(&recruited)
+        .map(|(&(u, _), &n)| n as f64 * (unions[u].migrant_share + 0.6))
+        .collect();
+    let migrants = allocate_capped(
+        targets.total("new_migrant_members"),
+        &migrant_weights,
+        &recruited,
+    );
     for ((&(u, yi), n), mi) in slots.iter().zip(recruited).zip(migrants) {
         unions[u].new_members[yi] = n as u32;
         unions[u].new_migrant[yi] = mi as u32;
@@ -420,21 +497,41 @@ pub fn build(targets: &mut Targets, seed: u64) -> World {
     // Model workers' homes named over the five years.
     let homes = targets.total("model_worker_homes") as usize;
     let small = targets.total("model_worker_small_homes") as usize;
-    let mut candidates: Vec<(u64, usize)> =
-        alive17.iter().map(|&u| (u64::from(unions[u].members[4]) * (1 + rng.range(0, 3) as u64), u)).collect();
+    let mut candidates: Vec<(u64, usize)> = alive17
+        .iter()
+        .map(|&u| {
+            (
+                u64::from(unions[u].members[4]) * (1 + rng.range(0, 3) as u64),
+                u,
+            )
+        })
+        .collect();
     candidates.sort_by_key(|&(size, u)| (std::cmp::Reverse(size), u));
     let mut candidates: Vec<usize> = candidates.into_iter().map(|(_, u)| u).collect();
     candidates.retain(|&u| unions[u].founded.y < 2016);
     for (i, &u) in candidates.iter().take(homes + small).enumerate() {
-        let title = if i < homes { "模范职工之家" } else { "模范职工小家" };
+        let title = if i < homes {
+            "模范职工之家"
+        } else {
+            "模范职工小家"
+        };
         unions[u].model_home = Some((rng.range(2013, 2017) as i32, title));
     }
 
     let enterprises = build_enterprises(&mut rng, &towns, &mut unions, targets);
-    World { towns, unions, enterprises }
+    World {
+        towns,
+        unions,
+        enterprises,
+    }
 }
 
-fn build_enterprises(rng: &mut Rng, towns: &[TownInfo], unions: &mut [Union], targets: &mut Targets) -> Vec<Enterprise> {
+fn build_enterprises(
+    rng: &mut Rng,
+    towns: &[TownInfo],
+    unions: &mut [Union],
+    targets: &mut Targets,
+) -> Vec<Enterprise> {
     let mut enterprises = Vec::new();
     for (u, union) in unions.iter_mut().enumerate() {
         let county = towns[union.town].county;
@@ -442,16 +539,27 @@ fn build_enterprises(rng: &mut Rng, towns: &[TownInfo], unions: &mut [Union], ta
         let public = union.org_type == OrgType::PublicBody;
         let employees = allocate_at_least(
             u64::from(union.employees),
-            &(0..union.covers).map(|_| rng.lognormal(0.9)).collect::<Vec<_>>(),
+            &(0..union.covers)
+                .map(|_| rng.lognormal(0.9))
+                .collect::<Vec<_>>(),
             1,
         );
         for (k, e) in employees.into_iter().enumerate() {
-            let industry = if k == 0 || rng.chance(0.7) { union.industry } else { INDUSTRIES[rng.range(0, 18) as usize].code };
+            let industry = if k == 0 || rng.chance(0.7) {
+                union.industry
+            } else {
+                INDUSTRIES[rng.range(0, 18) as usize].code
+            };
             let name = enterprise_name(rng, county, industry, public);
             let latest = union.founded.y.min(2017);
             let y = (latest - (25.0 * rng.f64().powi(2)) as i32).max(1980);
             enterprises.push(Enterprise {
-                uscc: codes::make_uscc(rng, if public { '1' } else { '9' }, if public { '2' } else { '1' }, region),
+                uscc: codes::make_uscc(
+                    rng,
+                    if public { '1' } else { '9' },
+                    if public { '2' } else { '1' },
+                    region,
+                ),
                 name,
                 town: union.town,
                 industry,
@@ -464,15 +572,26 @@ fn build_enterprises(rng: &mut Rng, towns: &[TownInfo], unions: &mut [Union], ta
         }
         union.name = match union.org_type {
             OrgType::Joint => {
-                let town = reference::town(towns[union.town].code).map_or("", |t| reference::short_name(&t.name_zh));
-                format!("{town}{}{}联合工会委员会", rng.pick(&BRANDS), trade_word(union.industry))
+                let town = reference::town(towns[union.town].code)
+                    .map_or("", |t| reference::short_name(&t.name_zh));
+                format!(
+                    "{town}{}{}联合工会委员会",
+                    rng.pick(&BRANDS),
+                    trade_word(union.industry)
+                )
             }
-            _ => format!("{}工会委员会", enterprises.last().map_or("", |e| e.name.as_str())),
+            _ => format!(
+                "{}工会委员会",
+                enterprises.last().map_or("", |e| e.name.as_str())
+            ),
         };
     }
     // Enterprises with no union: small firms, more of them in the countryside.
     for (ti, town) in towns.iter().enumerate() {
-        let organised = enterprises.iter().filter(|e| e.town == ti && e.closed.is_none()).count();
+        let organised = enterprises
+            .iter()
+            .filter(|e| e.town == ti && e.closed.is_none())
+            .count();
         let region = reference::counties()[town.county].code;
         let weights = industry_weights(town.county);
         let n = (organised as f64 * town.unorganised_ratio).round() as usize;
@@ -495,7 +614,12 @@ fn build_enterprises(rng: &mut Rng, towns: &[TownInfo], unions: &mut [Union], ta
     // Harmonious-labour-relations titles: 178 at city level or above by 2017, more at county level.
     let mut candidates: Vec<(u64, usize)> = (0..enterprises.len())
         .filter(|&e| enterprises[e].union.is_some() && enterprises[e].exists_in(2017))
-        .map(|e| (u64::from(enterprises[e].employees) * rng.range(1, 4) as u64, e))
+        .map(|e| {
+            (
+                u64::from(enterprises[e].employees) * rng.range(1, 4) as u64,
+                e,
+            )
+        })
         .collect();
     candidates.sort_by_key(|&(size, e)| (std::cmp::Reverse(size), e));
     let candidates: Vec<usize> = candidates.into_iter().map(|(_, e)| e).collect();
@@ -523,14 +647,22 @@ pub fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
 pub fn allocate_capped(total: u64, weights: &[f64], caps: &[u64]) -> Vec<u64> {
     let mut parts = allocate(total, weights);
     for _ in 0..50 {
-        let overflow: u64 = parts.iter().zip(caps).map(|(p, c)| p.saturating_sub(*c)).sum();
+        let overflow: u64 = parts
+            .iter()
+            .zip(caps)
+            .map(|(p, c)| p.saturating_sub(*c))
+            .sum();
         if overflow == 0 {
             break;
         }
         for (p, c) in parts.iter_mut().zip(caps) {
             *p = (*p).min(*c);
         }
-        let room: Vec<f64> = parts.iter().zip(caps).map(|(p, c)| (c - p) as f64).collect();
+        let room: Vec<f64> = parts
+            .iter()
+            .zip(caps)
+            .map(|(p, c)| (c - p) as f64)
+            .collect();
         for (p, extra) in parts.iter_mut().zip(allocate(overflow, &room)) {
             *p += extra;
         }

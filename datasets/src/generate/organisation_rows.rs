@@ -32,14 +32,23 @@ pub fn unions(world: &World) -> Table {
                     ("enterprises_covered", Value::Int(i64::from(union.covers))),
                     ("employees", Value::Int(i64::from(union.employees))),
                     ("members", Value::Int(i64::from(members))),
-                    ("female_members", Value::Int((f64::from(members) * union.female_share).round() as i64)),
+                    (
+                        "female_members",
+                        Value::Int((f64::from(members) * union.female_share).round() as i64),
+                    ),
                     ("migrant_members", Value::Int(i64::from(migrant))),
                     ("new_members", Value::Int(i64::from(union.new_members[yi]))),
-                    ("new_migrant_members", Value::Int(i64::from(union.new_migrant[yi]))),
+                    (
+                        "new_migrant_members",
+                        Value::Int(i64::from(union.new_migrant[yi])),
+                    ),
                     ("workers_congress", Value::Bool(union.congress)),
                     ("collective_contract", Value::Bool(union.collective[yi])),
                     ("wage_agreement", Value::Bool(union.wage[yi])),
-                    ("od_contract", Value::Bool(union.od_since.is_some_and(|y| y <= year))),
+                    (
+                        "od_contract",
+                        Value::Bool(union.od_since.is_some_and(|y| y <= year)),
+                    ),
                     ("model_home", Value::Text(model_home.to_string())),
                 ],
             );
@@ -54,7 +63,10 @@ pub fn enterprises(world: &World) -> Table {
     for (_, year) in years() {
         for e in world.enterprises.iter().filter(|e| e.exists_in(year)) {
             let town = &world.towns[e.town];
-            let union = e.union.map(|u| &world.unions[u]).filter(|u| u.exists_in(year));
+            let union = e
+                .union
+                .map(|u| &world.unions[u])
+                .filter(|u| u.exists_in(year));
             let harmonious = match e.harmonious {
                 Some((named, level)) if named <= year => level,
                 _ => "无",
@@ -69,7 +81,10 @@ pub fn enterprises(world: &World) -> Table {
                     ("industry", Value::Text(e.industry.to_string())),
                     ("established_date", Value::Date(e.established)),
                     ("employees", Value::Int(i64::from(e.employees))),
-                    ("union_uscc", union.map_or(Value::Null, |u| Value::Text(u.uscc.clone()))),
+                    (
+                        "union_uscc",
+                        union.map_or(Value::Null, |u| Value::Text(u.uscc.clone())),
+                    ),
                     ("harmonious_level", Value::Text(harmonious.to_string())),
                 ],
             );

@@ -13,7 +13,10 @@ pub struct Targets {
 impl Targets {
     /// Targets for `scale` (1 reproduces the article), drawing 多 figures with `seed`.
     pub fn new(scale: f64, seed: u64) -> Self {
-        Targets { scale, rng: Rng::for_part(seed, "targets") }
+        Targets {
+            scale,
+            rng: Rng::for_part(seed, "targets"),
+        }
     }
 
     /// The scale factor.
@@ -35,7 +38,9 @@ impl Targets {
         match (ind.qualifier, ind.upper_bound) {
             (Qualifier::MoreThan, Some(upper)) => {
                 let (lo, hi) = (ind.value * self.scale, upper * self.scale);
-                let x = self.rng.range_f64(lo + 0.15 * (hi - lo), lo + 0.85 * (hi - lo));
+                let x = self
+                    .rng
+                    .range_f64(lo + 0.15 * (hi - lo), lo + 0.85 * (hi - lo));
                 (x.round() as u64).clamp(lo as u64 + 1, hi.ceil() as u64 - 1)
             }
             (Qualifier::AtLeast, _) => self.scaled(ind.value * 1.01),

@@ -22,14 +22,21 @@ const REASONS: [(&str, f64); 7] = [
 
 /// Weight of each town for hardship: its size, tilted to the poorer counties.
 fn hardship_weights(world: &World) -> Vec<f64> {
-    world.towns.iter().map(|t| t.weight.sqrt() * reference::counties()[t.county].hardship_weight).collect()
+    world
+        .towns
+        .iter()
+        .map(|t| t.weight.sqrt() * reference::counties()[t.county].hardship_weight)
+        .collect()
 }
 
 /// The hardship households filed over the five years (the archive was built mostly in 2013-2014).
 pub fn households(world: &World, targets: &mut Targets, seed: u64) -> Table {
     let mut rng = Rng::for_part(seed, "hardship_households");
     let mut table = Table::new(&HARDSHIP_HOUSEHOLDS);
-    let by_year = allocate(targets.total("hardship_households"), &[0.31, 0.24, 0.18, 0.15, 0.12]);
+    let by_year = allocate(
+        targets.total("hardship_households"),
+        &[0.31, 0.24, 0.18, 0.15, 0.12],
+    );
     let town_weights = hardship_weights(world);
     let by_town = world.unions_by_town();
     let mut serial = 0;
@@ -42,27 +49,54 @@ pub fn households(world: &World, targets: &mut Targets, seed: u64) -> Table {
                 let female = rng.chance(0.45);
                 let born = rng.range(1958, 1992) as i32;
                 let birth = Date::random_in(&mut rng, born, 1, 12);
-                let union = if rng.chance(0.9) { world.some_union(&mut rng, &by_town, ti, year) } else { None };
-                let industry = union.map_or_else(|| reference::INDUSTRIES[rng.range(0, 18) as usize].code, |u| u.industry);
+                let union = if rng.chance(0.9) {
+                    world.some_union(&mut rng, &by_town, ti, year)
+                } else {
+                    None
+                };
+                let industry = union.map_or_else(
+                    || reference::INDUSTRIES[rng.range(0, 18) as usize].code,
+                    |u| u.industry,
+                );
                 let reason = REASONS[rng.pick_weighted(&REASONS.map(|r| r.1))].0;
                 let family = rng.range(1, 6);
                 table.push(
                     town.county,
                     &[
                         ("year", Value::Int(i64::from(year))),
-                        ("household_id", Value::Text(format!("KN{county}{year}{serial:05}"))),
-                        ("id_number", Value::Text(codes::make_id_number(&mut rng, county, (birth.y, birth.m, birth.d), female))),
+                        (
+                            "household_id",
+                            Value::Text(format!("KN{county}{year}{serial:05}")),
+                        ),
+                        (
+                            "id_number",
+                            Value::Text(codes::make_id_number(
+                                &mut rng,
+                                county,
+                                (birth.y, birth.m, birth.d),
+                                female,
+                            )),
+                        ),
                         ("phone", Value::Text(codes::make_mobile(&mut rng))),
-                        ("gender", Value::Text(if female { "女" } else { "男" }.to_string())),
+                        (
+                            "gender",
+                            Value::Text(if female { "女" } else { "男" }.to_string()),
+                        ),
                         ("birth_date", Value::Date(birth)),
                         ("town", Value::Text(town.code.to_string())),
-                        ("union_uscc", union.map_or(Value::Null, |u| Value::Text(u.uscc.clone()))),
+                        (
+                            "union_uscc",
+                            union.map_or(Value::Null, |u| Value::Text(u.uscc.clone())),
+                        ),
                         ("industry", Value::Text(industry.to_string())),
                         ("hardship_reason", Value::Text(reason.to_string())),
                         ("family_size", Value::Int(family)),
                         ("monthly_income", Value::Money(rng.range(250, 1400) * 100)),
                         ("migrant", Value::Bool(rng.chance(0.4))),
-                        ("filed_date", Value::Date(Date::random_in(&mut rng, year, 1, 12))),
+                        (
+                            "filed_date",
+                            Value::Date(Date::random_in(&mut rng, year, 1, 12)),
+                        ),
                     ],
                 );
             }
@@ -141,30 +175,53 @@ pub fn disbursements(world: &World, targets: &mut Targets, seed: u64) -> Table {
             }
         }
         let recipients = allocate_at_least(targets.total(p.recipients_key), &weights, 1);
-        let per_head: Vec<f64> = recipients.iter().map(|&r| r as f64 * rng.lognormal(0.25)).collect();
+        let per_head: Vec<f64> = recipients
+            .iter()
+            .map(|&r| r as f64 * rng.lognormal(0.25))
+            .collect();
         let amounts = allocate(targets.total(p.amount_key), &per_head);
         let visits = if p.name == "送清凉" {
             allocate(targets.total("cooling_enterprises_visited"), &weights)
         } else {
             Vec::new()
         };
-        for (i, (&(year, ti), (r, yuan))) in slots.iter().zip(recipients.iter().zip(&amounts)).enumerate() {
+        for (i, (&(year, ti), (r, yuan))) in slots
+            .iter()
+            .zip(recipients.iter().zip(&amounts))
+            .enumerate()
+        {
             serial += 1;
             let town = &world.towns[ti];
             let county_code = reference::counties()[town.county].code;
-            let union = if rng.chance(0.2) { world.some_union(&mut rng, &by_town, ti, year) } else { None };
+            let union = if rng.chance(0.2) {
+                world.some_union(&mut rng, &by_town, ti, year)
+            } else {
+                None
+            };
             table.push(
                 town.county,
                 &[
                     ("year", Value::Int(i64::from(year))),
-                    ("batch_id", Value::Text(format!("ZJ{county_code}{year}{serial:06}"))),
-                    ("paid_date", Value::Date(Date::random_in(&mut rng, year, p.months.0, p.months.1))),
+                    (
+                        "batch_id",
+                        Value::Text(format!("ZJ{county_code}{year}{serial:06}")),
+                    ),
+                    (
+                        "paid_date",
+                        Value::Date(Date::random_in(&mut rng, year, p.months.0, p.months.1)),
+                    ),
                     ("town", Value::Text(town.code.to_string())),
-                    ("union_uscc", union.map_or(Value::Null, |u| Value::Text(u.uscc.clone()))),
+                    (
+                        "union_uscc",
+                        union.map_or(Value::Null, |u| Value::Text(u.uscc.clone())),
+                    ),
                     ("programme", Value::Text(p.name.to_string())),
                     ("amount", Value::Money(*yuan as i64 * 100)),
                     ("recipients", Value::Int(*r as i64)),
-                    ("enterprises_visited", visits.get(i).map_or(Value::Null, |v| Value::Int(*v as i64))),
+                    (
+                        "enterprises_visited",
+                        visits.get(i).map_or(Value::Null, |v| Value::Int(*v as i64)),
+                    ),
                 ],
             );
         }

@@ -52,9 +52,11 @@ impl Rule {
     /// Fault or quirk.
     pub fn severity(self) -> Severity {
         match self {
-            Rule::WanUnit | Rule::FullWidthDigits | Rule::ChineseDate | Rule::YesNoVariant | Rule::ThousandsSeparator => {
-                Severity::Quirk
-            }
+            Rule::WanUnit
+            | Rule::FullWidthDigits
+            | Rule::ChineseDate
+            | Rule::YesNoVariant
+            | Rule::ThousandsSeparator => Severity::Quirk,
             _ => Severity::Fault,
         }
     }
@@ -84,7 +86,13 @@ const FAULTS: [Rule; 7] = [
     Rule::MembersExceedEmployees,
     Rule::MissingRequired,
 ];
-const QUIRKS: [Rule; 5] = [Rule::WanUnit, Rule::FullWidthDigits, Rule::ChineseDate, Rule::YesNoVariant, Rule::ThousandsSeparator];
+const QUIRKS: [Rule; 5] = [
+    Rule::WanUnit,
+    Rule::FullWidthDigits,
+    Rule::ChineseDate,
+    Rule::YesNoVariant,
+    Rule::ThousandsSeparator,
+];
 
 /// Town names no reference list has.
 const UNKNOWN_TOWNS: [&str; 6] = ["红星镇", "向阳乡", "新区街道", "东风镇", "前进乡", "城南"];
@@ -101,7 +109,9 @@ fn full_width(s: &str) -> String {
 
 fn with_separators(v: f64, decimals: usize) -> String {
     let text = format!("{v:.decimals$}");
-    let (int, frac) = text.split_once('.').map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
     let mut out = String::new();
     for (i, c) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
@@ -134,7 +144,9 @@ fn candidates(spec: &TableSpec, values: &[Value], rule: Rule) -> Vec<usize> {
                     Value::Money(_) => v.number() >= 1_000.0,
                     _ => c.kind.is_numeric() && v.number() >= 10_000.0 && c.name != "year",
                 },
-                Rule::ThousandsSeparator => c.kind.is_numeric() && v.number() >= 1_000.0 && c.name != "year",
+                Rule::ThousandsSeparator => {
+                    c.kind.is_numeric() && v.number() >= 1_000.0 && c.name != "year"
+                }
                 Rule::FullWidthDigits => c.kind.is_numeric() && !matches!(v, Value::Null),
                 Rule::YesNoVariant => c.kind == Kind::Bool,
                 Rule::MembersExceedEmployees => c.name == "members",
@@ -147,7 +159,14 @@ fn candidates(spec: &TableSpec, values: &[Value], rule: Rule) -> Vec<usize> {
 
 /// Applies `rule` to column `i` of a rendered row; returns what was written and what ingest should
 /// arrive at.
-fn apply(rng: &mut Rng, spec: &TableSpec, cells: &mut [Cell], values: &[Value], i: usize, rule: Rule) -> (String, String) {
+fn apply(
+    rng: &mut Rng,
+    spec: &TableSpec,
+    cells: &mut [Cell],
+    values: &[Value],
+    i: usize,
+    rule: Rule,
+) -> (String, String) {
     let expected = canonical(&values[i]);
     let written = match rule {
         Rule::UnknownTown => rng.pick(&UNKNOWN_TOWNS).to_string(),
@@ -159,7 +178,9 @@ fn apply(rng: &mut Rng, spec: &TableSpec, cells: &mut [Cell], values: &[Value], 
             debug_assert!(!codes::uscc_is_valid(&wrong));
             wrong
         }
-        Rule::TextInNumber => rng.pick(&["不详", "待统计", "约120", "—", "见附表"]).to_string(),
+        Rule::TextInNumber => rng
+            .pick(&["不详", "待统计", "约120", "—", "见附表"])
+            .to_string(),
         Rule::ImpossibleDate => {
             let y = match &values[i] {
                 Value::Date(d) => d.y,
@@ -180,7 +201,11 @@ fn apply(rng: &mut Rng, spec: &TableSpec, cells: &mut [Cell], values: &[Value], 
         }
         Rule::WanUnit => wan(values[i].number()),
         Rule::ThousandsSeparator => {
-            let decimals = if matches!(values[i], Value::Money(_)) { 2 } else { 0 };
+            let decimals = if matches!(values[i], Value::Money(_)) {
+                2
+            } else {
+                0
+            };
             with_separators(values[i].number(), decimals)
         }
         Rule::FullWidthDigits => full_width(&cells[i].text()),
@@ -196,13 +221,22 @@ fn apply(rng: &mut Rng, spec: &TableSpec, cells: &mut [Cell], values: &[Value], 
         }
         Rule::DuplicateRow => String::new(),
     };
-    cells[i] = if written.is_empty() { Cell::Blank } else { Cell::Text(written.clone()) };
+    cells[i] = if written.is_empty() {
+        Cell::Blank
+    } else {
+        Cell::Text(written.clone())
+    };
     (written, expected)
 }
 
 /// Renders-and-dirties a return: each row is, with probability `rate`, given one fault or quirk
 /// that fits it. Returns the rows as written and what was injected where.
-pub fn inject(rng: &mut Rng, spec: &TableSpec, rows: Vec<(Vec<Cell>, &[Value])>, rate: f64) -> (Vec<Vec<Cell>>, Vec<Injection>) {
+pub fn inject(
+    rng: &mut Rng,
+    spec: &TableSpec,
+    rows: Vec<(Vec<Cell>, &[Value])>,
+    rate: f64,
+) -> (Vec<Vec<Cell>>, Vec<Injection>) {
     let mut out = Vec::with_capacity(rows.len());
     let mut injections = Vec::new();
     for (mut cells, values) in rows {
@@ -214,7 +248,13 @@ pub fn inject(rng: &mut Rng, spec: &TableSpec, rows: Vec<(Vec<Cell>, &[Value])>,
         let rule = *rng.pick(pool);
         if rule == Rule::DuplicateRow {
             out.push(cells.clone());
-            injections.push(Injection { row: out.len(), column: None, rule, written: String::new(), expected: String::new() });
+            injections.push(Injection {
+                row: out.len(),
+                column: None,
+                rule,
+                written: String::new(),
+                expected: String::new(),
+            });
             out.push(cells);
             continue;
         }
@@ -225,8 +265,18 @@ pub fn inject(rng: &mut Rng, spec: &TableSpec, rows: Vec<(Vec<Cell>, &[Value])>,
         }
         let i = *rng.pick(&columns);
         let (written, expected) = apply(rng, spec, &mut cells, values, i, rule);
-        let expected = if rule.severity() == Severity::Quirk { expected } else { String::new() };
-        injections.push(Injection { row: out.len(), column: Some(i), rule, written, expected });
+        let expected = if rule.severity() == Severity::Quirk {
+            expected
+        } else {
+            String::new()
+        };
+        injections.push(Injection {
+            row: out.len(),
+            column: Some(i),
+            rule,
+            written,
+            expected,
+        });
         out.push(cells);
     }
     (out, injections)
@@ -244,6 +294,10 @@ mod tests {
         assert_eq!(with_separators(1_234_567.5, 2), "1,234,567.50");
         assert_eq!(with_separators(999.0, 0), "999");
         assert_eq!(full_width("2017.5"), "２０１７．５");
-        assert!(UNKNOWN_TOWNS.iter().all(|n| reference::towns().iter().all(|t| t.name_zh != *n && reference::short_name(&t.name_zh) != *n)));
+        assert!(UNKNOWN_TOWNS.iter().all(|n| {
+            reference::towns()
+                .iter()
+                .all(|t| t.name_zh != *n && reference::short_name(&t.name_zh) != *n)
+        }));
     }
 }

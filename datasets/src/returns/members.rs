@@ -22,30 +22,41 @@ pub fn write(dir: &Path, generated: &Generated, seed: u64) -> Result<u64> {
     for (county, c) in reference::counties().iter().enumerate() {
         let style = style::style(county);
         let (encoding, delimiter) = match style.format {
-            Format::Csv { encoding, delimiter } => (encoding, delimiter),
+            Format::Csv {
+                encoding,
+                delimiter,
+            } => (encoding, delimiter),
             Format::Xlsx => (Encoding::Utf8, b','),
         };
         let path = dir.join(format!("{}{}_{}.csv", c.code, c.name_zh, MEMBERS.file_stem));
         let file = std::fs::File::create(&path).map_err(io_err(&path))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         if encoding == Encoding::Utf8Bom {
-            out.write_all("\u{feff}".as_bytes()).map_err(io_err(&path))?;
+            out.write_all("\u{feff}".as_bytes())
+                .map_err(io_err(&path))?;
         }
         // Fields hold codes, names, dates and digits only, so no quoting is needed.
         let sep = char::from(delimiter).to_string();
-        let headers: Vec<&str> = (0..MEMBERS.columns.len()).map(|i| MEMBERS.header(i, style.header_variant)).collect();
+        let headers: Vec<&str> = (0..MEMBERS.columns.len())
+            .map(|i| MEMBERS.header(i, style.header_variant))
+            .collect();
         let mut buffer = headers.join(&sep) + "\r\n";
-        let flush = |buffer: &mut String, out: &mut std::io::BufWriter<std::fs::File>| -> Result<()> {
-            let bytes = match encoding {
-                Encoding::Gbk => encoding_rs::GBK.encode(buffer).0.into_owned(),
-                _ => buffer.as_bytes().to_vec(),
+        let flush =
+            |buffer: &mut String, out: &mut std::io::BufWriter<std::fs::File>| -> Result<()> {
+                let bytes = match encoding {
+                    Encoding::Gbk => encoding_rs::GBK.encode(buffer).0.into_owned(),
+                    _ => buffer.as_bytes().to_vec(),
+                };
+                buffer.clear();
+                out.write_all(&bytes).map_err(io_err(&path))
             };
-            buffer.clear();
-            out.write_all(&bytes).map_err(io_err(&path))
-        };
         let mut rng = Rng::for_part(seed, &format!("members/{}", c.code));
         let mut serial: u64 = 0;
-        for union in world.unions.iter().filter(|u| u.exists_in(2017) && world.towns[u.town].county == county) {
+        for union in world
+            .unions
+            .iter()
+            .filter(|u| u.exists_in(2017) && world.towns[u.town].county == county)
+        {
             let members = union.members[4];
             let migrants = (f64::from(members) * union.migrant_share).round() as u32;
             // Recruits of 2017 first, then of each earlier year; the rest joined before 2013.
@@ -62,23 +73,28 @@ pub fn write(dir: &Path, generated: &Generated, seed: u64) -> Result<u64> {
                 let birth = Date::random_in(&mut rng, born, 1, 12);
                 let earliest = union.founded.y.max(born + 18);
                 let year = joined.get(k as usize).copied().unwrap_or_else(|| {
-                    if earliest >= 2013 { earliest.min(2017) } else { rng.range(i64::from(earliest), 2012) as i32 }
+                    if earliest >= 2013 {
+                        earliest.min(2017)
+                    } else {
+                        rng.range(i64::from(earliest), 2012) as i32
+                    }
                 });
                 let join = Date::random_in(&mut rng, year.max(earliest).min(2017), 1, 12);
-                let id = codes::make_id_number(&mut rng, c.code, (birth.y, birth.m, birth.d), female);
+                let id =
+                    codes::make_id_number(&mut rng, c.code, (birth.y, birth.m, birth.d), female);
                 let member_id = format!("HY{}{serial:08}", c.code);
                 let phone = codes::make_mobile(&mut rng);
                 let fields = [
-                        member_id.as_str(),
-                        &union.uscc,
-                        &town_cell,
-                        if female { "女" } else { "男" },
-                        &birth.iso(),
-                        &id,
-                        &phone,
-                        if k < migrants { "是" } else { "否" },
-                        &join.iso(),
-                    ];
+                    member_id.as_str(),
+                    &union.uscc,
+                    &town_cell,
+                    if female { "女" } else { "男" },
+                    &birth.iso(),
+                    &id,
+                    &phone,
+                    if k < migrants { "是" } else { "否" },
+                    &join.iso(),
+                ];
                 buffer.push_str(&fields.join(&sep));
                 buffer.push_str("\r\n");
             }

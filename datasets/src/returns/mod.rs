@@ -102,7 +102,10 @@ pub struct Summary {
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes everything under `out`.
@@ -111,32 +114,75 @@ pub fn write_all(out: &Path, generated: &Generated, options: &Options) -> Result
     reference_files::write(&out.join("reference"))?;
     let mut summary = Summary::default();
     let dirty_path = out.join("dirty_manifest.csv");
-    let mut dirty_log = csv::Writer::from_path(&dirty_path).map_err(|e| Error::Io { path: dirty_path.clone(), source: e.into() })?;
+    let mut dirty_log = csv::Writer::from_path(&dirty_path).map_err(|e| Error::Io {
+        path: dirty_path.clone(),
+        source: e.into(),
+    })?;
     dirty_log
-        .write_record(["file", "sheet", "row", "column", "header", "table", "county_code", "year", "severity", "rule", "written", "expected"])
-        .map_err(|e| Error::Io { path: dirty_path.clone(), source: e.into() })?;
+        .write_record([
+            "file",
+            "sheet",
+            "row",
+            "column",
+            "header",
+            "table",
+            "county_code",
+            "year",
+            "severity",
+            "rule",
+            "written",
+            "expected",
+        ])
+        .map_err(|e| Error::Io {
+            path: dirty_path.clone(),
+            source: e.into(),
+        })?;
 
     for spec in FACT_TABLES {
-        let Some(table) = generated.table(spec.name) else { continue };
+        let Some(table) = generated.table(spec.name) else {
+            continue;
+        };
         summary.clean_rows += table.rows.len();
         let mut returns: BTreeMap<(i32, usize), Vec<&Row>> = BTreeMap::new();
         for row in &table.rows {
-            returns.entry((table.year(row), row.county)).or_default().push(row);
+            returns
+                .entry((table.year(row), row.county))
+                .or_default()
+                .push(row);
         }
         for ((year, county), rows) in returns {
-            let mut rng = Rng::for_part(options.seed, &format!("dirty/{}/{county}/{year}", spec.name));
-            let written = write_return(out, table, year, county, &rows, options.dirty_rate, false, &mut rng)?;
-            let has_faults = written.1.iter().any(|i| i.rule.severity() == Severity::Fault);
+            let mut rng = Rng::for_part(
+                options.seed,
+                &format!("dirty/{}/{county}/{year}", spec.name),
+            );
+            let written = write_return(
+                out,
+                table,
+                year,
+                county,
+                &rows,
+                options.dirty_rate,
+                false,
+                &mut rng,
+            )?;
+            let has_faults = written
+                .1
+                .iter()
+                .any(|i| i.rule.severity() == Severity::Fault);
             for inj in &written.1 {
                 match inj.rule.severity() {
                     Severity::Fault => summary.faults += 1,
                     Severity::Quirk => summary.quirks += 1,
                 }
-                log_injection(&mut dirty_log, &written.0, table, inj).map_err(|e| Error::Io { path: dirty_path.clone(), source: e.into() })?;
+                log_injection(&mut dirty_log, &written.0, table, inj).map_err(|e| Error::Io {
+                    path: dirty_path.clone(),
+                    source: e.into(),
+                })?;
             }
             summary.files.push(written.0);
             if has_faults {
-                let (entry, _) = write_return(out, table, year, county, &rows, 0.0, true, &mut rng)?;
+                let (entry, _) =
+                    write_return(out, table, year, county, &rows, 0.0, true, &mut rng)?;
                 summary.files.push(entry);
             }
         }
@@ -160,21 +206,45 @@ pub fn write_all(out: &Path, generated: &Generated, options: &Options) -> Result
     Ok(summary)
 }
 
-fn log_injection(log: &mut csv::Writer<std::fs::File>, file: &FileEntry, table: &Table, inj: &Injection) -> csv::Result<()> {
-    let first = if file.format == "xlsx" { write::XLSX_FIRST_DATA_ROW } else { write::CSV_FIRST_DATA_ROW };
-    let county = reference::counties().iter().position(|c| c.code == file.county_code).unwrap_or(0);
+fn log_injection(
+    log: &mut csv::Writer<std::fs::File>,
+    file: &FileEntry,
+    table: &Table,
+    inj: &Injection,
+) -> csv::Result<()> {
+    let first = if file.format == "xlsx" {
+        write::XLSX_FIRST_DATA_ROW
+    } else {
+        write::CSV_FIRST_DATA_ROW
+    };
+    let county = reference::counties()
+        .iter()
+        .position(|c| c.code == file.county_code)
+        .unwrap_or(0);
     let (column, header) = inj
         .column
-        .map(|i| (table.spec.columns[i].name, table.spec.header(i, style::style(county).header_variant)))
+        .map(|i| {
+            (
+                table.spec.columns[i].name,
+                table.spec.header(i, style::style(county).header_variant),
+            )
+        })
         .unwrap_or(("", ""));
     let severity = match inj.rule.severity() {
         Severity::Fault => "fault",
         Severity::Quirk => "quirk",
     };
-    let rule = serde_json::to_value(inj.rule).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let rule = serde_json::to_value(inj.rule)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     log.write_record([
         file.path.as_str(),
-        if file.format == "xlsx" { write::SHEET } else { "" },
+        if file.format == "xlsx" {
+            write::SHEET
+        } else {
+            ""
+        },
         &(first + inj.row).to_string(),
         column,
         header,
@@ -203,28 +273,56 @@ fn write_return(
     let spec = table.spec;
     let c = &reference::counties()[county];
     let style = style::style(county);
-    let dir = out.join("returns").join(year.to_string()).join(format!("{}{}", c.code, c.name_zh));
+    let dir = out
+        .join("returns")
+        .join(year.to_string())
+        .join(format!("{}{}", c.code, c.name_zh));
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let headers: Vec<&str> = (0..spec.columns.len()).map(|i| spec.header(i, style.header_variant)).collect();
+    let headers: Vec<&str> = (0..spec.columns.len())
+        .map(|i| spec.header(i, style.header_variant))
+        .collect();
     let rendered: Vec<_> = rows
         .iter()
-        .map(|r| (spec.columns.iter().zip(&r.values).map(|(col, v)| render(v, col, &style)).collect(), r.values.as_slice()))
+        .map(|r| {
+            (
+                spec.columns
+                    .iter()
+                    .zip(&r.values)
+                    .map(|(col, v)| render(v, col, &style))
+                    .collect(),
+                r.values.as_slice(),
+            )
+        })
         .collect();
     let (cells, injections) = dirty::inject(rng, spec, rendered, dirty_rate);
     let suffix = if correction { "_更正" } else { "" };
     let (ext, format, encoding, delimiter) = match style.format {
         Format::Xlsx => ("xlsx", "xlsx", None, None),
-        Format::Csv { encoding, delimiter } => ("csv", "csv", Some(encoding), Some((delimiter as char).to_string())),
+        Format::Csv {
+            encoding,
+            delimiter,
+        } => (
+            "csv",
+            "csv",
+            Some(encoding),
+            Some((delimiter as char).to_string()),
+        ),
     };
     let name = format!("{}_{year}{suffix}.{ext}", spec.file_stem);
     let path = dir.join(&name);
     match style.format {
         Format::Xlsx => {
             let title = format!("{}{}（{year}年度）", c.name_zh, spec.title_zh);
-            let unit = format!("填报单位：{}总工会　　金额单位：元　　人数单位：人", c.name_zh);
+            let unit = format!(
+                "填报单位：{}总工会　　金额单位：元　　人数单位：人",
+                c.name_zh
+            );
             write::xlsx(&path, spec, &title, &unit, &headers, &cells)?;
         }
-        Format::Csv { encoding, delimiter } => write::csv(&path, encoding, delimiter, &headers, &cells)?,
+        Format::Csv {
+            encoding,
+            delimiter,
+        } => write::csv(&path, encoding, delimiter, &headers, &cells)?,
     }
     let entry = FileEntry {
         path: format!("returns/{year}/{}{}/{name}", c.code, c.name_zh),

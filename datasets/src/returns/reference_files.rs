@@ -15,7 +15,10 @@ pub fn write(dir: &Path) -> Result<()> {
     let features: Vec<serde_json::Value> = regions()
         .iter()
         .map(|r| {
-            let geometry = r.geometry.as_ref().map(|g| serde_json::to_value(geojson::Geometry::from(g)).unwrap_or_default());
+            let geometry = r
+                .geometry
+                .as_ref()
+                .map(|g| serde_json::to_value(geojson::Geometry::from(g)).unwrap_or_default());
             serde_json::json!({
                 "type": "Feature",
                 "properties": {
@@ -41,14 +44,26 @@ pub fn write(dir: &Path) -> Result<()> {
         "features": features,
     });
     let path = dir.join("regions.geojson");
-    std::fs::write(&path, serde_json::to_string(&collection).unwrap_or_default()).map_err(io_err(&path))?;
+    std::fs::write(
+        &path,
+        serde_json::to_string(&collection).unwrap_or_default(),
+    )
+    .map_err(io_err(&path))?;
 
     let path = dir.join("industries.csv");
-    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::Io { path: path.clone(), source: e.into() })?;
-    let csv_err = |e: csv::Error| Error::Io { path: path.clone(), source: e.into() };
-    w.write_record(["code", "name_zh", "name_en"]).map_err(csv_err)?;
+    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::Io {
+        path: path.clone(),
+        source: e.into(),
+    })?;
+    let csv_err = |e: csv::Error| Error::Io {
+        path: path.clone(),
+        source: e.into(),
+    };
+    w.write_record(["code", "name_zh", "name_en"])
+        .map_err(csv_err)?;
     for i in &INDUSTRIES {
-        w.write_record([i.code, i.name_zh, i.name_en]).map_err(csv_err)?;
+        w.write_record([i.code, i.name_zh, i.name_en])
+            .map_err(csv_err)?;
     }
     w.flush().map_err(io_err(&path))?;
 

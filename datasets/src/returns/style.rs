@@ -50,14 +50,47 @@ pub struct Style {
 pub fn style(county: usize) -> Style {
     let (format, short_town_names, industry_letters) = match county {
         0 => (Format::Xlsx, false, false),
-        1 => (Format::Csv { encoding: Encoding::Gbk, delimiter: b',' }, true, true),
+        1 => (
+            Format::Csv {
+                encoding: Encoding::Gbk,
+                delimiter: b',',
+            },
+            true,
+            true,
+        ),
         2 => (Format::Xlsx, true, false),
-        3 => (Format::Csv { encoding: Encoding::Utf8Bom, delimiter: b',' }, false, false),
-        4 => (Format::Csv { encoding: Encoding::Gbk, delimiter: b'\t' }, false, true),
-        5 => (Format::Csv { encoding: Encoding::Utf8, delimiter: b',' }, true, false),
+        3 => (
+            Format::Csv {
+                encoding: Encoding::Utf8Bom,
+                delimiter: b',',
+            },
+            false,
+            false,
+        ),
+        4 => (
+            Format::Csv {
+                encoding: Encoding::Gbk,
+                delimiter: b'\t',
+            },
+            false,
+            true,
+        ),
+        5 => (
+            Format::Csv {
+                encoding: Encoding::Utf8,
+                delimiter: b',',
+            },
+            true,
+            false,
+        ),
         _ => (Format::Xlsx, false, false),
     };
-    Style { format, short_town_names, industry_letters, header_variant: county }
+    Style {
+        format,
+        short_town_names,
+        industry_letters,
+        header_variant: county,
+    }
 }
 
 /// One cell as written to a file.
@@ -97,9 +130,17 @@ pub fn render(value: &Value, column: &Column, style: &Style) -> Cell {
         Value::Text(s) => Cell::Text(match column.kind {
             Kind::Town => reference::town(s).map_or_else(
                 || s.clone(),
-                |t| if style.short_town_names { reference::short_name(&t.name_zh).to_string() } else { t.name_zh.clone() },
+                |t| {
+                    if style.short_town_names {
+                        reference::short_name(&t.name_zh).to_string()
+                    } else {
+                        t.name_zh.clone()
+                    }
+                },
             ),
-            Kind::Industry if !style.industry_letters => reference::industry(s).map_or_else(|| s.clone(), |i| i.name_zh.to_string()),
+            Kind::Industry if !style.industry_letters => {
+                reference::industry(s).map_or_else(|| s.clone(), |i| i.name_zh.to_string())
+            }
             _ => s.clone(),
         }),
     }

@@ -8,19 +8,32 @@ fn check(scale: f64, seed: u64) {
     let generated = generate::clean(scale, seed);
     let mut failures = Vec::new();
     for ind in published_indicators() {
-        let reason = NOT_REPRODUCIBLE.iter().find(|(k, _)| *k == ind.key).map(|(_, why)| *why);
+        let reason = NOT_REPRODUCIBLE
+            .iter()
+            .find(|(k, _)| *k == ind.key)
+            .map(|(_, why)| *why);
         match (compute(&generated, &ind.key), reason) {
             (Some(v), None) => {
                 if !agrees(ind, v, scale) {
-                    failures.push(format!("{}: published {} ({:?}), generated {v}", ind.key, ind.value, ind.qualifier));
+                    failures.push(format!(
+                        "{}: published {} ({:?}), generated {v}",
+                        ind.key, ind.value, ind.qualifier
+                    ));
                 }
             }
             (None, Some(_)) => {}
-            (Some(_), Some(_)) => failures.push(format!("{} is both computed and listed as not reproducible", ind.key)),
+            (Some(_), Some(_)) => failures.push(format!(
+                "{} is both computed and listed as not reproducible",
+                ind.key
+            )),
             (None, None) => failures.push(format!("{} is neither computed nor explained", ind.key)),
         }
     }
-    assert!(failures.is_empty(), "scale {scale}, seed {seed}:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "scale {scale}, seed {seed}:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
