@@ -65,14 +65,14 @@ fn run_generate(args: &GenerateArgs) -> Result<(), returns::Error> {
         "generating Longyan returns 2013-2017 at scale {} with seed {} ...",
         args.scale, args.seed
     );
-    let generated = generate::clean(args.scale, args.seed);
+    let mut generator = generate::Generator::new(args.scale, args.seed);
     let options = returns::Options {
         seed: args.seed,
         scale: args.scale,
         dirty_rate: args.dirty_rate,
         members: args.members,
     };
-    let summary = returns::write_all(&args.out, &generated, &options)?;
+    let summary = returns::write_all(&args.out, &mut generator, &options)?;
     let corrections = summary.files.iter().filter(|f| f.correction).count();
     println!(
         "wrote {} returns ({} of them corrected resubmissions) with {} clean rows to {}",

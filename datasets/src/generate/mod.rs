@@ -9,6 +9,7 @@ pub mod rights;
 pub mod targets;
 pub mod welfare;
 
+use crate::schema::{FACT_TABLES, TableSpec};
 use crate::table::Table;
 
 /// The clean records of every fact table, and the organised economy behind them.
@@ -27,20 +28,63 @@ impl Generated {
     }
 }
 
-/// Generates the clean records for `scale` (1 = Longyan as published) and `seed`.
+/// Makes the clean tables one at a time, so that a writer can drop each before the next is made.
+#[derive(Debug)]
+pub struct Generator {
+    seed: u64,
+    targets: targets::Targets,
+    world: organisation::World,
+    contracts: Option<Table>,
+}
+
+impl Generator {
+    /// Builds the organised economy for `scale` (1 = Longyan as published) and `seed`.
+    pub fn new(scale: f64, seed: u64) -> Self {
+        let mut targets = targets::Targets::new(scale, seed);
+        let mut world = organisation::build(&mut targets, seed);
+        // Contracts set the unions' contract flags, so they come before the unions' rows.
+        let contracts = Some(contracts::build(&mut world, &mut targets, seed));
+        Generator {
+            seed,
+            targets,
+            world,
+            contracts,
+        }
+    }
+
+    /// The unions and enterprises behind the tables.
+    pub fn world(&self) -> &organisation::World {
+        &self.world
+    }
+
+    /// The clean rows of fact table `spec`. Tables must be asked for in [`FACT_TABLES`] order, each
+    /// once, for the output to be the same for a seed.
+    pub fn table(&mut self, spec: &'static TableSpec) -> Table {
+        let (w, t, seed) = (&self.world, &mut self.targets, self.seed);
+        match spec.name {
+            "grassroots_unions" => organisation_rows::unions(w),
+            "enterprises" => organisation_rows::enterprises(w),
+            "hardship_households" => welfare::households(w, t, seed),
+            "aid_disbursements" => welfare::disbursements(w, t, seed),
+            "collective_contracts" => self.contracts.take().unwrap_or_else(|| Table::new(spec)),
+            "service_sites" => rights::service_sites(w, t, seed),
+            "rights_cases" => rights::cases(w, t, seed),
+            "activities" => activities::build(t, seed),
+            _ => Table::new(spec),
+        }
+    }
+
+    /// Every table, in memory.
+    pub fn finish(mut self) -> Generated {
+        let tables = FACT_TABLES.iter().map(|spec| self.table(spec)).collect();
+        Generated {
+            world: self.world,
+            tables,
+        }
+    }
+}
+
+/// Generates all clean records for `scale` and `seed` in memory.
 pub fn clean(scale: f64, seed: u64) -> Generated {
-    let mut targets = targets::Targets::new(scale, seed);
-    let mut world = organisation::build(&mut targets, seed);
-    let contracts = contracts::build(&mut world, &mut targets, seed);
-    let tables = vec![
-        organisation_rows::unions(&world),
-        organisation_rows::enterprises(&world),
-        welfare::households(&world, &mut targets, seed),
-        welfare::disbursements(&world, &mut targets, seed),
-        contracts,
-        rights::service_sites(&world, &mut targets, seed),
-        rights::cases(&world, &mut targets, seed),
-        activities::build(&mut targets, seed),
-    ];
-    Generated { world, tables }
+    Generator::new(scale, seed).finish()
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::codes;
-use crate::generate::Generated;
+use crate::generate::organisation::World;
 use crate::reference;
 use crate::rng::Rng;
 use crate::schema::MEMBERS;
@@ -15,9 +15,8 @@ use super::style::{self, Encoding, Format, render};
 use super::{Result, io_err};
 
 /// Writes `{county}_会员名册.csv` for each county into `dir`; returns the number of members.
-pub fn write(dir: &Path, generated: &Generated, seed: u64) -> Result<u64> {
+pub fn write(dir: &Path, world: &World, seed: u64) -> Result<u64> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let world = &generated.world;
     let mut total = 0;
     for (county, c) in reference::counties().iter().enumerate() {
         let style = style::style(county);

@@ -11,7 +11,7 @@ pub mod write;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::generate::Generated;
+use crate::generate::Generator;
 use crate::reference;
 use crate::rng::Rng;
 use crate::schema::FACT_TABLES;
@@ -108,8 +108,8 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Writes everything under `out`.
-pub fn write_all(out: &Path, generated: &Generated, options: &Options) -> Result<Summary> {
+/// Generates and writes everything under `out`, one table at a time.
+pub fn write_all(out: &Path, generator: &mut Generator, options: &Options) -> Result<Summary> {
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     reference_files::write(&out.join("reference"))?;
     let mut summary = Summary::default();
@@ -139,9 +139,7 @@ pub fn write_all(out: &Path, generated: &Generated, options: &Options) -> Result
         })?;
 
     for spec in FACT_TABLES {
-        let Some(table) = generated.table(spec.name) else {
-            continue;
-        };
+        let table = &generator.table(spec);
         summary.clean_rows += table.rows.len();
         let mut returns: BTreeMap<(i32, usize), Vec<&Row>> = BTreeMap::new();
         for row in &table.rows {
@@ -189,7 +187,7 @@ pub fn write_all(out: &Path, generated: &Generated, options: &Options) -> Result
     }
     dirty_log.flush().map_err(io_err(&dirty_path))?;
     if options.members {
-        summary.members = members::write(&out.join("members"), generated, options.seed)?;
+        summary.members = members::write(&out.join("members"), generator.world(), options.seed)?;
     }
     summary.files.sort_by(|a, b| a.path.cmp(&b.path));
     let manifest = serde_json::json!({

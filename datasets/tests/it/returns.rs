@@ -12,15 +12,16 @@ use unionstat_datasets::returns::{self, Options, write};
 use unionstat_datasets::table::{Date, Value};
 
 fn write_to(dir: &Path, scale: f64, seed: u64, dirty_rate: f64, members: bool) -> Generated {
-    let generated = generate::clean(scale, seed);
     let options = Options {
         seed,
         scale,
         dirty_rate,
         members,
     };
-    returns::write_all(dir, &generated, &options).expect("output is written");
-    generated
+    let mut generator = generate::Generator::new(scale, seed);
+    returns::write_all(dir, &mut generator, &options).expect("output is written");
+    // The tables written one at a time equal the tables made all at once.
+    generate::clean(scale, seed)
 }
 
 fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
