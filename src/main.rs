@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use unionstat_datasets::crs::Crs;
 use unionstat_datasets::{generate, returns};
+use unionstat_ingest::identify::Overrides;
 
 /// Trade-union statistics for the Longyan City Federation of Trade Unions (龙岩市总工会).
 #[derive(Debug, Parser)]
@@ -20,6 +22,47 @@ struct Cli {
 enum Command {
     /// Write five years (2013-2017) of county returns for Longyan, calibrated to the published figures.
     Generate(GenerateArgs),
+    /// Validate county returns and load them into the lake; bad rows go to the quarantine table.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// Files or folders of returns (.xlsx, .xls, .csv); folders are walked in name order.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The lake: a folder (created if missing) or an object-store URL.
+    #[arg(long)]
+    lake: String,
+    /// The table the returns are for, when file names do not say (see `unionstat schema`).
+    #[arg(long)]
+    table: Option<String>,
+    /// The reporting county (code or name), when file and folder names do not say.
+    #[arg(long)]
+    county: Option<String>,
+    /// The reporting year, when file names do not say.
+    #[arg(long)]
+    period: Option<i32>,
+    /// Validate and report only; write nothing to the lake.
+    #[arg(long)]
+    dry_run: bool,
+    /// Coordinate system of points in returns that do not say (WGS-84, CGCS2000, GCJ-02, BD-09).
+    #[arg(long, default_value = "WGS-84", value_parser = parse_crs)]
+    source_crs: Crs,
+    /// Share of bad rows above which a whole return is rejected, 0 to 1.
+    #[arg(long, default_value_t = 0.1, value_parser = parse_rate)]
+    error_threshold: f64,
+    /// Write the report here: a CSV of every error if the name ends in .csv, JSON otherwise.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// File holding the key that hashes ID numbers (created on first use); the environment
+    /// variable UNIONSTAT_ID_HASH_KEY takes precedence.
+    #[arg(long)]
+    id_hash_key_file: Option<PathBuf>,
+}
+
+fn parse_crs(s: &str) -> Result<Crs, String> {
+    Crs::parse(s).ok_or_else(|| format!("`{s}` is not a coordinate system unionstat knows: use WGS-84, CGCS2000, GCJ-02 or BD-09"))
 }
 
 #[derive(Debug, Args)]
@@ -92,13 +135,58 @@ fn run_generate(args: &GenerateArgs) -> Result<(), returns::Error> {
     Ok(())
 }
 
+fn default_key_file() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("unionstat").join("id-hash.key")
+}
+
+fn run_ingest(args: &IngestArgs) -> Result<u8, String> {
+    let key_file = args
+        .id_hash_key_file
+        .clone()
+        .unwrap_or_else(default_key_file);
+    let key = unionstat_ingest::pii::load_or_create_key(&key_file).map_err(|e| {
+        format!(
+            "cannot read or create the ID-hash key {}: {e}",
+            key_file.display()
+        )
+    })?;
+    let mut options = unionstat_ingest::Options::new(&args.lake);
+    options.dry_run = args.dry_run;
+    options.error_threshold = args.error_threshold;
+    options.source_crs = args.source_crs;
+    options.hash_key = Some(key);
+    options.overrides = Overrides {
+        table: args.table.clone(),
+        county: args.county.clone(),
+        period: args.period,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime
+        .block_on(unionstat_ingest::ingest(&args.paths, &options))
+        .map_err(|e| e.to_string())?;
+    print!("{}", report.summary());
+    if let Some(path) = &args.report {
+        report.write(path).map_err(|e| e.to_string())?;
+        println!("report written to {}", path.display());
+    }
+    Ok(report.exit_code())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Generate(args) => run_generate(args),
+        Command::Generate(args) => run_generate(args).map(|()| 0).map_err(|e| e.to_string()),
+        Command::Ingest(args) => run_ingest(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(3)

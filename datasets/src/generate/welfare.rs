@@ -40,6 +40,7 @@ pub fn households(world: &World, targets: &mut Targets, seed: u64) -> Table {
     let town_weights = hardship_weights(world);
     let by_town = world.unions_by_town();
     let mut serial = 0;
+    let mut issued = std::collections::HashSet::new();
     for ((_, year), n) in years().zip(by_year) {
         for (ti, count) in allocate(n, &town_weights).into_iter().enumerate() {
             let town = &world.towns[ti];
@@ -60,6 +61,18 @@ pub fn households(world: &World, targets: &mut Targets, seed: u64) -> Table {
                 );
                 let reason = REASONS[rng.pick_weighted(&REASONS.map(|r| r.1))].0;
                 let family = rng.range(1, 6);
+                // One person, one number: draw again on the rare collision.
+                let id = loop {
+                    let id = codes::make_id_number(
+                        &mut rng,
+                        county,
+                        (birth.y, birth.m, birth.d),
+                        female,
+                    );
+                    if issued.insert(id.clone()) {
+                        break id;
+                    }
+                };
                 table.push(
                     town.county,
                     &[
@@ -68,15 +81,7 @@ pub fn households(world: &World, targets: &mut Targets, seed: u64) -> Table {
                             "household_id",
                             Value::Text(format!("KN{county}{year}{serial:05}")),
                         ),
-                        (
-                            "id_number",
-                            Value::Text(codes::make_id_number(
-                                &mut rng,
-                                county,
-                                (birth.y, birth.m, birth.d),
-                                female,
-                            )),
-                        ),
+                        ("id_number", Value::Text(id)),
                         ("phone", Value::Text(codes::make_mobile(&mut rng))),
                         (
                             "gender",

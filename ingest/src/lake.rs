@@ -1,0 +1,296 @@
+//! The lake: one Delta table per fact table, partitioned by year and county, plus `quarantine`
+//! (every rejected row, with why) and `submissions` (every return and its outcome). A return
+//! replaces its (year, county) partition in a single commit, so readers see all of it or none.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use deltalake::DeltaTable;
+use deltalake::datafusion::prelude::SessionContext;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+use url::Url;
+
+use crate::{Error, Result};
+
+/// Name of the table of rejected rows.
+pub const QUARANTINE: &str = "quarantine";
+/// Name of the table of returns received.
+pub const SUBMISSIONS: &str = "submissions";
+
+/// A lake at a local folder or an object-store URL.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: Url,
+}
+
+fn delta_err(table: &str) -> impl Fn(deltalake::DeltaTableError) -> Error + '_ {
+    move |e| Error::Lake {
+        table: table.to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl Lake {
+    /// The lake at `location`: a folder (created if missing) or a URL the deltalake crate supports.
+    pub fn open(location: &str) -> Result<Self> {
+        let root = match Url::parse(location) {
+            Ok(url) if url.scheme().len() > 1 => url,
+            _ => {
+                let path = Path::new(location);
+                std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+                let abs = path.canonicalize().map_err(|e| Error::io(path, e))?;
+                Url::from_directory_path(&abs)
+                    .map_err(|()| Error::Usage(format!("{location} is not a usable folder")))?
+            }
+        };
+        let root = if root.path().ends_with('/') {
+            root
+        } else {
+            Url::parse(&format!("{root}/")).map_err(|e| Error::Usage(e.to_string()))?
+        };
+        Ok(Lake { root })
+    }
+
+    /// The URL of table `name`.
+    pub fn table_url(&self, name: &str) -> Result<Url> {
+        self.root
+            .join(&format!("{name}/"))
+            .map_err(|e| Error::Usage(e.to_string()))
+    }
+
+    /// Table `name` for writing: its folder is made first when the lake is local.
+    async fn writable(&self, name: &str) -> Result<DeltaTable> {
+        let url = self.table_url(name)?;
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        DeltaTable::try_from_url(url).await.map_err(delta_err(name))
+    }
+
+    /// Table `name` at its latest version, or `None` if it does not exist yet.
+    pub async fn table(&self, name: &str) -> Result<Option<DeltaTable>> {
+        let url = self.table_url(name)?;
+        if url
+            .to_file_path()
+            .is_ok_and(|p| !p.join("_delta_log").is_dir())
+        {
+            return Ok(None);
+        }
+        let table = DeltaTable::try_from_url(url)
+            .await
+            .map_err(delta_err(name))?;
+        Ok(table.version().is_some().then_some(table))
+    }
+
+    /// Replaces the rows of (`period`, `county`) in fact table `name` by `batch`, in one commit
+    /// that records the submission. Retries when another writer commits first.
+    pub async fn replace_return(
+        &self,
+        name: &str,
+        batch: RecordBatch,
+        period: i32,
+        county: &str,
+        submission_id: &str,
+    ) -> Result<i64> {
+        let predicate = format!("year = {period} AND county_code = '{county}'");
+        let mut attempt = 0;
+        loop {
+            let table = self.writable(name).await?;
+            let commit = CommitProperties::default().with_metadata([(
+                "unionstat.submission".to_string(),
+                serde_json::Value::String(submission_id.to_string()),
+            )]);
+            let result = table
+                .write(vec![batch.clone()])
+                .with_save_mode(SaveMode::Overwrite)
+                .with_replace_where(predicate.clone())
+                .with_partition_columns(["year", "county_code"])
+                .with_commit_properties(commit)
+                .await;
+            match result {
+                Ok(t) => return Ok(t.version().unwrap_or(0) as i64),
+                Err(e) if attempt < 5 && is_conflict(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                Err(e) => return Err(delta_err(name)(e)),
+            }
+        }
+    }
+
+    /// Appends `batch` to table `name` (created on first use), retrying on conflicts.
+    pub async fn append(&self, name: &str, batch: RecordBatch) -> Result<i64> {
+        let mut attempt = 0;
+        loop {
+            let table = self.writable(name).await?;
+            match table
+                .write(vec![batch.clone()])
+                .with_save_mode(SaveMode::Append)
+                .await
+            {
+                Ok(t) => return Ok(t.version().unwrap_or(0) as i64),
+                Err(e) if attempt < 5 && is_conflict(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                Err(e) => return Err(delta_err(name)(e)),
+            }
+        }
+    }
+
+    /// The content hash of the last applied return for (table, county, period), if any.
+    pub async fn last_content_hash(
+        &self,
+        table: &str,
+        county: &str,
+        period: i32,
+    ) -> Result<Option<String>> {
+        let Some(submissions) = self.table(SUBMISSIONS).await? else {
+            return Ok(None);
+        };
+        let ctx = SessionContext::new();
+        submissions
+            .update_datafusion_session(&ctx.state())
+            .map_err(delta_err(SUBMISSIONS))?;
+        let df_err = |e: deltalake::datafusion::error::DataFusionError| Error::Lake {
+            table: SUBMISSIONS.into(),
+            message: e.to_string(),
+        };
+        let provider = submissions.table_provider().await.map_err(df_err)?;
+        ctx.register_table("submissions", provider)
+            .map_err(df_err)?;
+        let sql = format!(
+            "SELECT content_hash FROM submissions WHERE table_name = '{table}' AND county_code = '{county}' AND period = {period} \
+             AND outcome IN ('loaded', 'partial') ORDER BY ingested_at DESC, submission_id DESC LIMIT 1"
+        );
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .map_err(df_err)?
+            .collect()
+            .await
+            .map_err(df_err)?;
+        Ok(batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
+            arrow::array::AsArray::as_string_opt::<i32>(b.column(0).as_ref())
+                .map(|a| a.value(0).to_string())
+                .or_else(|| {
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<arrow::array::StringViewArray>()
+                        .map(|a| a.value(0).to_string())
+                })
+        }))
+    }
+}
+
+fn is_conflict(e: &deltalake::DeltaTableError) -> bool {
+    let text = e.to_string().to_lowercase();
+    text.contains("conflict")
+        || text.contains("version") && text.contains("already exists")
+        || text.contains("concurrent")
+}
+
+/// The schema of the `submissions` table.
+pub fn submissions_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("submission_id", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("county_code", DataType::Utf8, false),
+        Field::new("period", DataType::Int64, false),
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("content_hash", DataType::Utf8, false),
+        Field::new("outcome", DataType::Utf8, false),
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("rows_loaded", DataType::Int64, false),
+        Field::new("rows_quarantined", DataType::Int64, false),
+        Field::new("table_version", DataType::Int64, true),
+        Field::new(
+            "ingested_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]))
+}
+
+/// One `submissions` row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SubmissionRecord {
+    /// Unique id of this submission.
+    pub submission_id: String,
+    /// Fact table.
+    pub table_name: String,
+    /// Reporting county.
+    pub county_code: String,
+    /// Reporting year.
+    pub period: i32,
+    /// The file as named.
+    pub source_file: String,
+    /// sha256 of the file's bytes.
+    pub content_hash: String,
+    /// loaded, partial, rejected.
+    pub outcome: String,
+    /// Data rows read.
+    pub rows_read: usize,
+    /// Rows loaded.
+    pub rows_loaded: usize,
+    /// Rows quarantined.
+    pub rows_quarantined: usize,
+    /// Fact table version that holds it.
+    pub table_version: Option<i64>,
+    /// When, in microseconds since the epoch.
+    pub ingested_at: i64,
+}
+
+impl SubmissionRecord {
+    /// As a one-row batch of the `submissions` table.
+    pub fn to_batch(&self) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+        RecordBatch::try_new(
+            submissions_schema(),
+            vec![
+                Arc::new(StringArray::from(vec![self.submission_id.as_str()])),
+                Arc::new(StringArray::from(vec![self.table_name.as_str()])),
+                Arc::new(StringArray::from(vec![self.county_code.as_str()])),
+                Arc::new(Int64Array::from(vec![i64::from(self.period)])),
+                Arc::new(StringArray::from(vec![self.source_file.as_str()])),
+                Arc::new(StringArray::from(vec![self.content_hash.as_str()])),
+                Arc::new(StringArray::from(vec![self.outcome.as_str()])),
+                Arc::new(Int64Array::from(vec![self.rows_read as i64])),
+                Arc::new(Int64Array::from(vec![self.rows_loaded as i64])),
+                Arc::new(Int64Array::from(vec![self.rows_quarantined as i64])),
+                Arc::new(Int64Array::from(vec![self.table_version])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![self.ingested_at]).with_timezone("UTC"),
+                ),
+            ],
+        )
+    }
+}
+
+/// The schema of the `quarantine` table.
+pub fn quarantine_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("submission_id", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("county_code", DataType::Utf8, false),
+        Field::new("period", DataType::Int64, false),
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("source_sheet", DataType::Utf8, true),
+        Field::new("source_row", DataType::Int64, false),
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("header", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, false),
+        Field::new("rule", DataType::Utf8, false),
+        Field::new("code", DataType::Utf8, false),
+        Field::new("message_zh", DataType::Utf8, false),
+        Field::new("message_en", DataType::Utf8, false),
+        Field::new("raw", DataType::Utf8, false),
+        Field::new(
+            "ingested_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]))
+}

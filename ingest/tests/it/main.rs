@@ -1,0 +1,6 @@
+//! Integration tests of ingest: one binary, one module per concern.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod generated;
+mod helpers;
+mod rejections;

@@ -1,0 +1,83 @@
+//! Returns ingest refuses, and how it says so.
+
+use crate::helpers::{number, options, run};
+use unionstat_ingest::report::Outcome;
+
+#[test]
+fn an_unknown_header_names_it_and_the_closest_known_one() {
+    let (dir, lake) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let file = dir.path().join("350802新罗区_帮扶资金发放_2017.csv");
+    std::fs::write(&file, "统计年度,发放批次,发放日期,所属镇街,项目,发放金额（元）,受助人次\n2017,B1,2017-01-05,东城,送温暖,1000,2\n").expect("write");
+    let report = run(&[file], &options(lake.path()));
+    let f = &report.files[0];
+    assert_eq!(f.outcome, Outcome::Rejected);
+    let message = f.message.as_deref().unwrap_or("");
+    assert!(
+        message.contains("发放金额（元）") && message.contains("金额（元）"),
+        "{message}"
+    );
+    assert_eq!(report.exit_code(), 2);
+}
+
+#[test]
+fn gbk_with_tabs_and_a_bom_file_both_read() {
+    let (dir, lake) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let text = "统计年度\t发放批次\t发放日期\t所属镇街\t项目\t金额（元）\t受助人次\n2017\tB1\t2017年1月5日\t东城街道\t送温暖\t1.5万\t30\n";
+    let gbk = encoding_rs::GBK.encode(text).0.into_owned();
+    let a = dir.path().join("350802_帮扶资金发放_2017.csv");
+    std::fs::write(&a, gbk).expect("write");
+    let b = dir.path().join("350803_帮扶资金发放_2016.csv");
+    let bom = format!(
+        "\u{feff}{}",
+        text.replace('\t', ",")
+            .replace("2017", "2016")
+            .replace("东城街道", "凤城")
+    );
+    std::fs::write(&b, bom).expect("write");
+    let report = run(&[a, b], &options(lake.path()));
+    assert!(
+        report.files.iter().all(|f| f.outcome == Outcome::Loaded),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        number(
+            lake.path(),
+            "SELECT SUM(CAST(amount AS DOUBLE)) FROM aid_disbursements"
+        ),
+        30_000.0
+    );
+    assert_eq!(
+        number(
+            lake.path(),
+            "SELECT COUNT(*) FROM aid_disbursements WHERE town_code IN ('350802001', '350803001')"
+        ),
+        2.0
+    );
+}
+
+#[test]
+fn a_dry_run_writes_nothing() {
+    let (dir, lake) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let file = dir.path().join("350802_帮扶资金发放_2017.csv");
+    std::fs::write(&file, "统计年度,发放批次,发放日期,所属镇街,项目,金额（元）,受助人次\n2017,B1,2017-01-05,东城,送温暖,不详,2\n").expect("write");
+    let mut opts = options(lake.path());
+    opts.dry_run = true;
+    let report = run(&[file], &opts);
+    assert_eq!(
+        report.files[0].outcome,
+        Outcome::Rejected,
+        "1 bad row of 1 passes the threshold"
+    );
+    assert_eq!(report.files[0].errors[0].rule.name(), "text_in_number");
+    assert_eq!(std::fs::read_dir(lake.path()).expect("lake").count(), 0);
+}
