@@ -24,6 +24,11 @@ enum Command {
     Generate(GenerateArgs),
     /// Validate county returns and load them into the lake; bad rows go to the quarantine table.
     Ingest(IngestArgs),
+    /// Print the data dictionary: each table's columns, types, accepted headers and values.
+    Schema {
+        /// One table (all when omitted).
+        table: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +189,19 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Generate(args) => run_generate(args).map(|()| 0).map_err(|e| e.to_string()),
         Command::Ingest(args) => run_ingest(args),
+        Command::Schema { table } => {
+            match unionstat_ingest::dictionary::dictionary(table.as_deref()) {
+                Some(text) => {
+                    print!("{text}");
+                    Ok(0)
+                }
+                None => Err(format!(
+                    "no table `{}`; tables are {}",
+                    table.as_deref().unwrap_or(""),
+                    unionstat_ingest::dictionary::table_names().join(", ")
+                )),
+            }
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -2,6 +2,7 @@
 //! (every rejected row, with why) and `submissions` (every return and its outcome). A return
 //! replaces its (year, county) partition in a single commit, so readers see all of it or none.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -141,15 +142,11 @@ impl Lake {
         }
     }
 
-    /// The content hash of the last applied return for (table, county, period), if any.
-    pub async fn last_content_hash(
-        &self,
-        table: &str,
-        county: &str,
-        period: i32,
-    ) -> Result<Option<String>> {
+    /// The content hashes of the returns applied so far, by (table, county, period), latest first.
+    pub async fn content_hashes(&self) -> Result<HashMap<(String, String, i32), Vec<String>>> {
+        let mut out: HashMap<(String, String, i32), Vec<String>> = HashMap::new();
         let Some(submissions) = self.table(SUBMISSIONS).await? else {
-            return Ok(None);
+            return Ok(out);
         };
         let ctx = SessionContext::new();
         submissions
@@ -162,27 +159,35 @@ impl Lake {
         let provider = submissions.table_provider().await.map_err(df_err)?;
         ctx.register_table("submissions", provider)
             .map_err(df_err)?;
-        let sql = format!(
-            "SELECT content_hash FROM submissions WHERE table_name = '{table}' AND county_code = '{county}' AND period = {period} \
-             AND outcome IN ('loaded', 'partial') ORDER BY ingested_at DESC, submission_id DESC LIMIT 1"
-        );
+        let sql = "SELECT table_name, county_code, CAST(period AS VARCHAR), content_hash FROM submissions \
+                   WHERE outcome IN ('loaded', 'partial') ORDER BY ingested_at DESC, submission_id DESC";
         let batches = ctx
-            .sql(&sql)
+            .sql(sql)
             .await
             .map_err(df_err)?
             .collect()
             .await
             .map_err(df_err)?;
-        Ok(batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
-            arrow::array::AsArray::as_string_opt::<i32>(b.column(0).as_ref())
-                .map(|a| a.value(0).to_string())
-                .or_else(|| {
-                    b.column(0)
-                        .as_any()
-                        .downcast_ref::<arrow::array::StringViewArray>()
-                        .map(|a| a.value(0).to_string())
-                })
-        }))
+        for b in batches {
+            let cols = (0..4)
+                .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let text: Vec<_> = cols
+                .iter()
+                .map(|c| arrow::array::AsArray::as_string::<i32>(c.as_ref()))
+                .collect();
+            for row in 0..b.num_rows() {
+                let key = (
+                    text[0].value(row).to_string(),
+                    text[1].value(row).to_string(),
+                    text[2].value(row).parse().unwrap_or(0),
+                );
+                out.entry(key)
+                    .or_default()
+                    .push(text[3].value(row).to_string());
+            }
+        }
+        Ok(out)
     }
 }
 

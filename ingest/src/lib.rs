@@ -14,6 +14,7 @@
 
 pub mod bridge;
 pub mod contract;
+pub mod dictionary;
 pub mod identify;
 pub mod lake;
 pub mod normalise;

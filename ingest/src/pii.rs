@@ -74,25 +74,6 @@ pub fn redact(text: &str, key: &HashKey) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_hash_stably_and_never_appear() {
-        let key = HashKey::new(b"0123456789abcdef0123".to_vec()).expect("a key");
-        let other = HashKey::new(b"another key of 16+ bytes".to_vec()).expect("a key");
-        let id = "11010519491231002X";
-        assert_eq!(key.hash_id(id), key.hash_id("11010519491231002x"));
-        assert_ne!(key.hash_id(id), other.hash_id(id));
-        assert_eq!(key.hash_id(id).len(), 64);
-        let text = redact(&format!("身份证号 {id} 有误"), &key);
-        assert!(!text.contains(id) && text.contains("id:"), "{text}");
-        assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("0597-2291234"), "0597*****34");
-    }
-}
-
 /// The ID-hash key: from `UNIONSTAT_ID_HASH_KEY` (text of at least 16 characters) if set, else
 /// from the file at `path`, created with 32 random bytes (readable by its owner only) on first use.
 /// The same key must be used for every ingest into a lake, or hashes of one person will differ.
@@ -118,4 +99,23 @@ pub fn load_or_create_key(path: &std::path::Path) -> std::io::Result<HashKey> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     std::io::Write::write_all(&mut options.open(path)?, &bytes)?;
     HashKey::new(bytes).ok_or_else(|| std::io::Error::other("key too short"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_hash_stably_and_never_appear() {
+        let key = HashKey::new(b"0123456789abcdef0123".to_vec()).expect("a key");
+        let other = HashKey::new(b"another key of 16+ bytes".to_vec()).expect("a key");
+        let id = "11010519491231002X";
+        assert_eq!(key.hash_id(id), key.hash_id("11010519491231002x"));
+        assert_ne!(key.hash_id(id), other.hash_id(id));
+        assert_eq!(key.hash_id(id).len(), 64);
+        let text = redact(&format!("身份证号 {id} 有误"), &key);
+        assert!(!text.contains(id) && text.contains("id:"), "{text}");
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("0597-2291234"), "0597*****34");
+    }
 }

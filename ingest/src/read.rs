@@ -207,7 +207,9 @@ fn read_workbook(
     };
     let mut book = calamine::open_workbook_auto(path).map_err(|e| err(e.to_string()))?;
     let sheets = book.sheet_names().to_vec();
-    let mut best: Option<(usize, String, usize, Vec<Vec<Option<String>>>)> = None;
+    // (header score, sheet name, first sheet row, cells)
+    type Sheet = (usize, String, usize, Vec<Vec<Option<String>>>);
+    let mut best: Option<Sheet> = None;
     for name in sheets {
         let range = book
             .worksheet_range(&name)

@@ -91,13 +91,24 @@ pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let files = collect_files(paths)?;
     let lake = Lake::open(&options.lake)?;
     let town_index = TownIndex::reference();
+    // What this lake has received, read once and kept up to date as returns are applied.
+    let mut received = lake.content_hashes().await?;
     let mut report = Report {
         files: Vec::new(),
         dry_run: options.dry_run,
     };
     for path in files {
         let mut entry = FileReport::new(&path.display().to_string());
-        match ingest_file(&path, options, &lake, &town_index, &mut entry).await {
+        match ingest_file(
+            &path,
+            options,
+            &lake,
+            &town_index,
+            &mut received,
+            &mut entry,
+        )
+        .await
+        {
             Ok(()) => {}
             Err(e @ (Error::Lake { .. } | Error::Arrow(_))) => return Err(e),
             Err(e) => {
@@ -144,11 +155,15 @@ fn table_from_headers(
         .map(|(c, _)| c)
 }
 
+/// Content hashes of applied returns by (table, county, period), latest first.
+type Received = HashMap<(String, String, i32), Vec<String>>;
+
 async fn ingest_file(
     path: &Path,
     options: &Options,
     lake: &Lake,
     town_index: &TownIndex,
+    received: &mut Received,
     entry: &mut FileReport,
 ) -> Result<()> {
     if !is_return_file(path) {
@@ -202,18 +217,22 @@ async fn ingest_file(
 
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let content_hash = hex::encode(Sha256::digest(&bytes));
-    if !options.dry_run
-        && lake
-            .last_content_hash(contract.spec.name, county, period)
-            .await?
-            .as_deref()
-            == Some(content_hash.as_str())
-    {
-        entry.outcome = Outcome::Unchanged;
-        entry.message = Some("identical to the return already loaded; nothing to do".into());
-        return Ok(());
+    // A return received before is not applied again: re-running ingest over a folder of returns
+    // must not replay a county's earlier versions over its corrections.
+    let key = (contract.spec.name.to_string(), county.to_string(), period);
+    if !options.dry_run {
+        let seen = received.get(&key).map_or(&[][..], Vec::as_slice);
+        if let Some(position) = seen.iter().position(|h| *h == content_hash) {
+            entry.outcome = Outcome::Unchanged;
+            entry.message = Some(if position == 0 {
+                "identical to the return already loaded; nothing to do".into()
+            } else {
+                "received before and since replaced by a later return; nothing to do".into()
+            });
+            return Ok(());
+        }
     }
-    let key = options.hash_key.as_ref().ok_or_else(|| {
+    let hash_key = options.hash_key.as_ref().ok_or_else(|| {
         Error::Usage("no key for hashing ID numbers: set UNIONSTAT_ID_HASH_KEY".into())
     })?;
     let ingested_at = now_micros();
@@ -229,7 +248,7 @@ async fn ingest_file(
     let ctx = Context {
         county_code: county,
         period,
-        key,
+        key: hash_key,
         town_index,
         default_crs: options.source_crs,
         submission_id: &submission_id,
@@ -315,6 +334,12 @@ async fn ingest_file(
         ingested_at,
     };
     lake.append(lake::SUBMISSIONS, record.to_batch()?).await?;
+    if version.is_some() {
+        received
+            .entry(key)
+            .or_default()
+            .insert(0, record.content_hash);
+    }
     entry.submission_id = Some(submission_id);
     Ok(())
 }

@@ -250,7 +250,7 @@ pub fn validate(
         {
             let crs = spec
                 .index("crs")
-                .and_then(|c| cell(c))
+                .and_then(&cell)
                 .map_or(Some(ctx.default_crs), Crs::parse);
             match crs {
                 Some(crs) if (73.0..136.0).contains(lon) && (3.0..54.0).contains(lat) => {

@@ -19,7 +19,7 @@ fn help_lists_only_the_commands_that_work() {
         .take_while(|l| !l.trim().is_empty())
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["generate", "help"], "{help}");
+    assert_eq!(commands, ["generate", "ingest", "schema", "help"], "{help}");
 }
 
 #[test]
@@ -66,6 +66,79 @@ fn generate_writes_returns_reference_files_and_manifests() {
     )
     .expect("GeoJSON");
     assert_eq!(regions["features"].as_array().map(Vec::len), Some(149));
+}
+
+#[test]
+fn generated_returns_ingest_with_the_exit_code_for_quarantined_rows() {
+    let (raw, lake, home) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let out = unionstat()
+        .args(["generate", "--scale", "0.1", "--out"])
+        .arg(raw.path())
+        .output()
+        .expect("unionstat runs");
+    assert!(out.status.success());
+    let report = raw.path().join("report.csv");
+    let ingest = |args: &[&str]| {
+        unionstat()
+            .arg("ingest")
+            .arg(raw.path().join("returns"))
+            .arg("--lake")
+            .arg(lake.path())
+            .args(args)
+            .env_remove("UNIONSTAT_ID_HASH_KEY")
+            .env("XDG_CONFIG_HOME", home.path())
+            .output()
+            .expect("unionstat runs")
+    };
+    let out = ingest(&["--report", report.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Small returns (scale 0.1) can pass the 10% error threshold and be rejected whole: exit 2;
+    // otherwise some rows are quarantined: exit 1.
+    let expected = if stdout.contains(" 0 rejected") { 1 } else { 2 };
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains(" 0 rows quarantined"), "{stdout}");
+    assert!(
+        home.path().join("unionstat/id-hash.key").is_file(),
+        "the ID-hash key is created on first use"
+    );
+    let errors = std::fs::read_to_string(&report).expect("report");
+    assert!(
+        errors.lines().count() > 1 && errors.starts_with("file,row,column"),
+        "{errors}"
+    );
+    // The same returns again: the loaded ones are unchanged; rejected ones are tried again.
+    let out = ingest(&[]);
+    let again = String::from_utf8_lossy(&out.stdout);
+    assert!(again.contains(" 0 loaded, 0 partly loaded"), "{again}");
+}
+
+#[test]
+fn schema_prints_the_data_dictionary() {
+    let out = unionstat()
+        .args(["schema", "grassroots_unions"])
+        .output()
+        .expect("unionstat runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("town_code") && text.contains("会员人数") && text.contains("联合基层工会"),
+        "{text}"
+    );
+    let out = unionstat()
+        .args(["schema", "unions"])
+        .output()
+        .expect("unionstat runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tables are grassroots_unions"));
 }
 
 #[test]

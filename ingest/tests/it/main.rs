@@ -1,6 +1,8 @@
 //! Integration tests of ingest: one binary, one module per concern.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod concurrency;
+mod crash;
 mod generated;
 mod helpers;
 mod rejections;

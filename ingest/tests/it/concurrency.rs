@@ -1,0 +1,67 @@
+//! Two ingests into one lake at the same time: both land, and nothing is lost or doubled.
+
+use std::path::PathBuf;
+
+use unionstat_ingest::report::Outcome;
+
+use crate::helpers::{LakeSql, generate_into, options, run};
+
+#[test]
+fn two_ingests_at_once_both_land_whole() {
+    let (raw, lake) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let files = generate_into(raw.path(), 0.2, 8, 0.0);
+    // Two counties' returns of the same tables, so both writers race to create and commit them.
+    let of = |county: &str| -> Vec<PathBuf> {
+        files
+            .iter()
+            .filter(|f| {
+                f["county_code"] == county
+                    && matches!(
+                        f["table"].as_str(),
+                        Some("aid_disbursements" | "rights_cases")
+                    )
+            })
+            .map(|f| raw.path().join(f["path"].as_str().expect("path")))
+            .collect()
+    };
+    let (a, b) = (of("350802"), of("350881"));
+    let opts = options(lake.path());
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| run(&a, &opts));
+        let hb = s.spawn(|| run(&b, &opts));
+        (
+            ha.join().expect("first ingest"),
+            hb.join().expect("second ingest"),
+        )
+    });
+    for r in [&ra, &rb] {
+        assert!(
+            r.files.iter().all(|f| f.outcome == Outcome::Loaded),
+            "{}",
+            r.summary()
+        );
+    }
+    let loaded: usize = ra
+        .files
+        .iter()
+        .chain(&rb.files)
+        .filter(|f| f.table.as_deref() == Some("aid_disbursements"))
+        .map(|f| f.rows_loaded)
+        .sum();
+    let db = LakeSql::open(lake.path());
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM aid_disbursements") as usize,
+        loaded
+    );
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM submissions") as usize,
+        a.len() + b.len()
+    );
+    assert_eq!(
+        db.number("SELECT COUNT(DISTINCT submission_id) FROM aid_disbursements") as usize,
+        10
+    );
+}
