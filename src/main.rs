@@ -51,12 +51,13 @@ struct IngestArgs {
     /// Validate and report only; write nothing to the lake.
     #[arg(long)]
     dry_run: bool,
-    /// Coordinate system of points in returns that do not say (WGS-84, CGCS2000, GCJ-02, BD-09).
-    #[arg(long, default_value = "WGS-84", value_parser = parse_crs)]
-    source_crs: Crs,
-    /// Share of bad rows above which a whole return is rejected, 0 to 1.
-    #[arg(long, default_value_t = 0.1, value_parser = parse_rate)]
-    error_threshold: f64,
+    /// Coordinate system of points in returns that do not say (WGS-84, CGCS2000, GCJ-02, BD-09);
+    /// default WGS-84.
+    #[arg(long, value_parser = parse_crs)]
+    source_crs: Option<Crs>,
+    /// Share of bad rows above which a whole return is rejected, 0 to 1; default 0.1.
+    #[arg(long, value_parser = parse_rate)]
+    error_threshold: Option<f64>,
     /// Write the report here: a CSV of every error if the name ends in .csv, JSON otherwise.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -64,6 +65,10 @@ struct IngestArgs {
     /// variable UNIONSTAT_ID_HASH_KEY takes precedence.
     #[arg(long)]
     id_hash_key_file: Option<PathBuf>,
+    /// TOML configuration file ([ingest] error_threshold, source_crs, id_hash_key_file, and
+    /// [ingest.headers] mapping a county's header to a column); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {
@@ -149,9 +154,18 @@ fn default_key_file() -> PathBuf {
 }
 
 fn run_ingest(args: &IngestArgs) -> Result<u8, String> {
+    let config = match &args.config {
+        Some(path) => {
+            unionstat_ingest::config::Config::load(path)
+                .map_err(|e| e.to_string())?
+                .ingest
+        }
+        None => unionstat_ingest::config::IngestConfig::default(),
+    };
     let key_file = args
         .id_hash_key_file
         .clone()
+        .or(config.id_hash_key_file)
         .unwrap_or_else(default_key_file);
     let key = unionstat_ingest::pii::load_or_create_key(&key_file).map_err(|e| {
         format!(
@@ -159,11 +173,19 @@ fn run_ingest(args: &IngestArgs) -> Result<u8, String> {
             key_file.display()
         )
     })?;
+    let config_crs = match config.source_crs.as_deref() {
+        Some(name) => Some(parse_crs(name)?),
+        None => None,
+    };
     let mut options = unionstat_ingest::Options::new(&args.lake);
     options.dry_run = args.dry_run;
-    options.error_threshold = args.error_threshold;
-    options.source_crs = args.source_crs;
+    options.error_threshold = args
+        .error_threshold
+        .or(config.error_threshold)
+        .unwrap_or(options.error_threshold);
+    options.source_crs = args.source_crs.or(config_crs).unwrap_or(options.source_crs);
     options.hash_key = Some(key);
+    options.header_mapping = config.headers;
     options.overrides = Overrides {
         table: args.table.clone(),
         county: args.county.clone(),

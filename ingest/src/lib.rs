@@ -13,6 +13,7 @@
 //! ```
 
 pub mod bridge;
+pub mod config;
 pub mod contract;
 pub mod dictionary;
 pub mod identify;

@@ -374,7 +374,7 @@ fn resolve_columns(
                     .map_or("", |c| contract.spec.columns[c].name);
                 return Err(Error::Usage(format!(
                     "unknown header 「{header}」 in a {} return; the closest known header is 「{nearest}」 (column {column}). \
-                     If they mean the same, map it in the config file: [ingest.headers] \"{header}\" = \"{column}\"",
+                     If they mean the same, map it in the file given to --config: [ingest.headers] \"{header}\" = \"{column}\"",
                     contract.spec.name
                 )));
             }

@@ -27,7 +27,11 @@ pub fn write(dir: &Path, world: &World, seed: u64) -> Result<u64> {
             } => (encoding, delimiter),
             Format::Xlsx => (Encoding::Utf8, b','),
         };
-        let path = dir.join(format!("{}{}_{}.csv", c.code, c.name_zh, MEMBERS.file_stem));
+        // The registry is as of the end of the last year reviewed.
+        let path = dir.join(format!(
+            "{}{}_{}_2017.csv",
+            c.code, c.name_zh, MEMBERS.file_stem
+        ));
         let file = std::fs::File::create(&path).map_err(io_err(&path))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         if encoding == Encoding::Utf8Bom {

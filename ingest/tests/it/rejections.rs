@@ -81,3 +81,30 @@ fn a_dry_run_writes_nothing() {
     assert_eq!(report.files[0].errors[0].rule.name(), "text_in_number");
     assert_eq!(std::fs::read_dir(lake.path()).expect("lake").count(), 0);
 }
+
+#[test]
+fn a_header_mapped_in_the_configuration_loads() {
+    let (dir, lake) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let file = dir.path().join("350802新罗区_帮扶资金发放_2017.csv");
+    std::fs::write(&file, "统计年度,发放批次,发放日期,所属镇街,项目,慰问金总额,受助人次\n2017,B1,2017-01-05,东城,送温暖,1000,2\n").expect("write");
+    let mut opts = options(lake.path());
+    opts.header_mapping
+        .insert("慰问金总额".into(), "amount".into());
+    let report = run(&[file], &opts);
+    assert_eq!(
+        report.files[0].outcome,
+        Outcome::Loaded,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        number(
+            lake.path(),
+            "SELECT SUM(CAST(amount AS DOUBLE)) FROM aid_disbursements"
+        ),
+        1000.0
+    );
+}
