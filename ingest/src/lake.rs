@@ -97,41 +97,43 @@ impl Lake {
         submission_id: &str,
     ) -> Result<i64> {
         let predicate = format!("year = {period} AND county_code = '{county}'");
-        let mut attempt = 0;
-        loop {
-            let table = self.writable(name).await?;
-            let commit = CommitProperties::default().with_metadata([(
-                "unionstat.submission".to_string(),
-                serde_json::Value::String(submission_id.to_string()),
-            )]);
-            let result = table
+        let commit = CommitProperties::default().with_metadata([(
+            "unionstat.submission".to_string(),
+            serde_json::Value::String(submission_id.to_string()),
+        )]);
+        self.write_with_retries(name, async |table| {
+            table
                 .write(vec![batch.clone()])
                 .with_save_mode(SaveMode::Overwrite)
                 .with_replace_where(predicate.clone())
                 .with_partition_columns(["year", "county_code"])
-                .with_commit_properties(commit)
-                .await;
-            match result {
-                Ok(t) => return Ok(t.version().unwrap_or(0) as i64),
-                Err(e) if attempt < 5 && is_conflict(&e) => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                Err(e) => return Err(delta_err(name)(e)),
-            }
-        }
+                .with_commit_properties(commit.clone())
+                .await
+        })
+        .await
     }
 
     /// Appends `batch` to table `name` (created on first use), retrying on conflicts.
     pub async fn append(&self, name: &str, batch: RecordBatch) -> Result<i64> {
-        let mut attempt = 0;
-        loop {
-            let table = self.writable(name).await?;
-            match table
+        self.write_with_retries(name, async |table| {
+            table
                 .write(vec![batch.clone()])
                 .with_save_mode(SaveMode::Append)
                 .await
-            {
+        })
+        .await
+    }
+
+    /// Runs `write` on the latest version of table `name`; when another writer committed first,
+    /// reloads the table and tries again (up to 5 times, backing off). Returns the new version.
+    async fn write_with_retries(
+        &self,
+        name: &str,
+        write: impl AsyncFn(DeltaTable) -> std::result::Result<DeltaTable, deltalake::DeltaTableError>,
+    ) -> Result<i64> {
+        let mut attempt = 0;
+        loop {
+            match write(self.writable(name).await?).await {
                 Ok(t) => return Ok(t.version().unwrap_or(0) as i64),
                 Err(e) if attempt < 5 && is_conflict(&e) => {
                     attempt += 1;
