@@ -7,11 +7,22 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::DeltaTable;
+use deltalake::datafusion::catalog::streaming::StreamingTable;
+use deltalake::datafusion::datasource::provider_as_source;
+use deltalake::datafusion::error::{DataFusionError, Result as DataFusionResult};
+use deltalake::datafusion::execution::TaskContext;
+use deltalake::datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use deltalake::datafusion::physical_plan::SendableRecordBatchStream;
+use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use deltalake::datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::datafusion::prelude::SessionContext;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use std::sync::Mutex;
 use url::Url;
 
 use crate::{Error, Result};
@@ -25,6 +36,71 @@ pub const SUBMISSIONS: &str = "submissions";
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: Url,
+}
+
+/// Where the batches of a streaming write are sent; an `Err` abandons the write.
+pub type BatchSender = tokio::sync::mpsc::Sender<DataFusionResult<RecordBatch>>;
+
+/// Batches received on a channel, as a table DataFusion can scan once.
+#[derive(Debug)]
+struct Incoming {
+    schema: SchemaRef,
+    receiver: Mutex<Option<tokio::sync::mpsc::Receiver<DataFusionResult<RecordBatch>>>>,
+}
+
+impl PartitionStream for Incoming {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let receiver = self.receiver.lock().ok().and_then(|mut r| r.take());
+        let stream = futures::stream::unfold(receiver, |receiver| async move {
+            match receiver {
+                Some(mut r) => r.recv().await.map(|batch| (batch, Some(r))),
+                None => Some((
+                    Err(DataFusionError::Execution(
+                        "the incoming batches were already read".into(),
+                    )),
+                    None,
+                )),
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+/// A sender and the logical plan that scans what is sent, once.
+fn incoming(schema: SchemaRef, name: &str) -> Result<(BatchSender, LogicalPlan)> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    let source = Incoming {
+        schema: schema.clone(),
+        receiver: Mutex::new(Some(receiver)),
+    };
+    let df_err = |e: DataFusionError| Error::Lake {
+        table: name.to_string(),
+        message: e.to_string(),
+    };
+    let table = StreamingTable::try_new(schema, vec![Arc::new(source)]).map_err(df_err)?;
+    let plan = LogicalPlanBuilder::scan("incoming", provider_as_source(Arc::new(table)), None)
+        .and_then(LogicalPlanBuilder::build)
+        .map_err(df_err)?;
+    Ok((sender, plan))
+}
+
+fn commit_properties(submission_id: &str) -> CommitProperties {
+    CommitProperties::default().with_metadata([(
+        "unionstat.submission".to_string(),
+        serde_json::Value::String(submission_id.to_string()),
+    )])
+}
+
+/// Parquet files of the lake: zstd, row groups small enough that a writer holds little in memory.
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(131_072))
+        .build()
 }
 
 fn delta_err(table: &str) -> impl Fn(deltalake::DeltaTableError) -> Error + '_ {
@@ -86,31 +162,63 @@ impl Lake {
         Ok(table.version().is_some().then_some(table))
     }
 
-    /// Replaces the rows of (`period`, `county`) in fact table `name` by `batch`, in one commit
-    /// that records the submission. Retries when another writer commits first.
-    pub async fn replace_return(
+    /// Replaces the rows of table `name` that match `predicate` (all rows when `None`) by
+    /// `batches`, in one commit that records the submission; retries when another writer commits
+    /// first. Returns the new version.
+    pub async fn replace(
         &self,
         name: &str,
-        batch: RecordBatch,
+        batches: Vec<RecordBatch>,
+        predicate: Option<String>,
+        partition_columns: &[&str],
+        submission_id: &str,
+    ) -> Result<i64> {
+        self.write_with_retries(name, async |table| {
+            let mut write = table
+                .write(batches.clone())
+                .with_save_mode(SaveMode::Overwrite)
+                .with_partition_columns(partition_columns.iter().copied())
+                .with_commit_properties(commit_properties(submission_id));
+            if let Some(p) = &predicate {
+                write = write.with_replace_where(p.clone());
+            }
+            write.await
+        })
+        .await
+    }
+
+    /// Replaces the rows of (`period`, `county`) in fact table `name` by the batches that arrive
+    /// on the returned sender, in one commit made when the sender is dropped. An error sent
+    /// instead of a batch abandons the write: nothing becomes visible. Memory stays flat however
+    /// many batches come: each is written to Parquet as it arrives.
+    pub fn replace_return_streaming(
+        &self,
+        name: &str,
+        schema: SchemaRef,
         period: i32,
         county: &str,
         submission_id: &str,
-    ) -> Result<i64> {
+    ) -> Result<(BatchSender, impl Future<Output = Result<i64>> + use<>)> {
+        let (sender, plan) = incoming(schema, name)?;
+        let lake = self.clone();
+        let name = name.to_string();
         let predicate = format!("year = {period} AND county_code = '{county}'");
-        let commit = CommitProperties::default().with_metadata([(
-            "unionstat.submission".to_string(),
-            serde_json::Value::String(submission_id.to_string()),
-        )]);
-        self.write_with_retries(name, async |table| {
-            table
-                .write(vec![batch.clone()])
+        let commit = commit_properties(submission_id);
+        let write = async move {
+            let table = lake.writable(&name).await?;
+            let written = table
+                .write(Vec::new())
+                .with_input_plan(plan)
                 .with_save_mode(SaveMode::Overwrite)
-                .with_replace_where(predicate.clone())
+                .with_replace_where(predicate)
                 .with_partition_columns(["year", "county_code"])
-                .with_commit_properties(commit.clone())
+                .with_writer_properties(writer_properties())
+                .with_commit_properties(commit)
                 .await
-        })
-        .await
+                .map_err(delta_err(&name))?;
+            Ok(written.version().unwrap_or(0) as i64)
+        };
+        Ok((sender, write))
     }
 
     /// Appends `batch` to table `name` (created on first use), retrying on conflicts.
@@ -135,7 +243,7 @@ impl Lake {
         loop {
             match write(self.writable(name).await?).await {
                 Ok(t) => return Ok(t.version().unwrap_or(0) as i64),
-                Err(e) if attempt < 5 && is_conflict(&e) => {
+                Err(e) if attempt < 5 && is_conflict_text(&e.to_string()) => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
                 }
@@ -193,8 +301,16 @@ impl Lake {
     }
 }
 
-fn is_conflict(e: &deltalake::DeltaTableError) -> bool {
-    let text = e.to_string().to_lowercase();
+/// Whether an error means another writer committed first (so the write may be tried again).
+pub fn is_conflict(e: &Error) -> bool {
+    match e {
+        Error::Lake { message, .. } => is_conflict_text(message),
+        _ => false,
+    }
+}
+
+fn is_conflict_text(text: &str) -> bool {
+    let text = text.to_lowercase();
     text.contains("conflict")
         || text.contains("version") && text.contains("already exists")
         || text.contains("concurrent")

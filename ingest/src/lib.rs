@@ -1,5 +1,6 @@
-//! Ingest: county returns (Excel workbooks and CSV in UTF-8 or GBK, with Chinese headers) into a
-//! Delta Lake, every row validated against its table's contract. Good rows load; bad rows go to the
+//! Ingest: county returns (Excel workbooks, CSV in UTF-8 or GBK with Chinese headers, JSON,
+//! Parquet, points as GeoJSON or Shapefile), boundaries and reference tables into a Delta Lake,
+//! every row validated against its table's contract. Good rows load; bad rows go to the
 //! `quarantine` table with the rule they broke; nothing is lost.
 //!
 //! ```no_run
@@ -16,12 +17,15 @@ pub mod bridge;
 pub mod config;
 pub mod contract;
 pub mod dictionary;
+pub mod facts;
 pub mod identify;
 pub mod lake;
 pub mod normalise;
 pub mod pii;
 pub mod places;
 pub mod read;
+pub mod reference;
+pub mod regions;
 pub mod report;
 pub mod rules;
 pub mod run;
@@ -30,7 +34,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 
 pub use report::Report;
-pub use run::{Options, ingest};
+pub use run::{Options, Progress, ingest};
 
 /// What can stop an ingest as a whole (row problems are findings, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +56,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// A file type ingest does not read.
-    #[error("{path}: not a file type unionstat reads (.xlsx, .xls, .csv, .txt)")]
+    #[error("{path}: not a file type unionstat reads ({exts})", exts = read::RETURN_EXTENSIONS)]
     UnsupportedFile {
         /// The file.
         path: PathBuf,

@@ -10,13 +10,16 @@ use sha2::{Digest, Sha256};
 use unionstat_datasets::crs::Crs;
 
 use crate::contract::{CONTRACTS, Contract, edit_distance, header_key};
+use crate::facts::{self, FactReturn};
 use crate::identify::{self, Overrides};
 use crate::lake::{self, Lake, SubmissionRecord};
 use crate::pii::HashKey;
 use crate::places::TownIndex;
-use crate::read::{self, RawTable};
+use crate::read::{self, Format, RawTable};
+use crate::reference::{self, ReferenceTable};
+use crate::regions;
 use crate::report::{FileReport, Outcome, Report};
-use crate::validate::{self, Context, Finding, Validated};
+use crate::validate::{Context, Finding};
 use crate::{Error, Result};
 
 /// How to ingest.
@@ -36,6 +39,18 @@ pub struct Options {
     pub hash_key: Option<HashKey>,
     /// Extra headers: as written -> canonical column name.
     pub header_mapping: HashMap<String, String>,
+    /// Told of each file and chunk as the ingest goes.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// Told how an ingest is going, so that a terminal can show it.
+pub trait Progress: Send + Sync + std::fmt::Debug {
+    /// File `index` (from 0) of `total` is starting.
+    fn file_started(&self, index: usize, total: usize, path: &Path);
+    /// `rows` more rows of the current file were read.
+    fn rows_read(&self, rows: usize);
+    /// The current file is done.
+    fn file_done(&self, report: &FileReport);
 }
 
 impl Options {
@@ -49,6 +64,7 @@ impl Options {
             source_crs: Crs::Wgs84,
             hash_key: None,
             header_mapping: HashMap::new(),
+            progress: None,
         }
     }
 }
@@ -90,14 +106,18 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let files = collect_files(paths)?;
     let lake = Lake::open(&options.lake)?;
-    let town_index = TownIndex::reference();
+    let town_index = Arc::new(TownIndex::reference());
     // What this lake has received, read once and kept up to date as returns are applied.
     let mut received = lake.content_hashes().await?;
     let mut report = Report {
         files: Vec::new(),
         dry_run: options.dry_run,
     };
-    for path in files {
+    let total = files.len();
+    for (index, path) in files.into_iter().enumerate() {
+        if let Some(p) = &options.progress {
+            p.file_started(index, total, &path);
+        }
         let mut entry = FileReport::new(&path.display().to_string());
         match ingest_file(
             &path,
@@ -117,21 +137,12 @@ pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
             }
         }
         tracing::info!(file = %entry.file, outcome = ?entry.outcome, loaded = entry.rows_loaded, quarantined = entry.rows_quarantined, "return");
+        if let Some(p) = &options.progress {
+            p.file_done(&entry);
+        }
         report.files.push(entry);
     }
     Ok(report)
-}
-
-fn is_return_file(path: &Path) -> bool {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    matches!(
-        ext.as_str(),
-        "csv" | "txt" | "tsv" | "xlsx" | "xlsm" | "xls"
-    )
 }
 
 /// The contract whose columns `headers` name most (at least half of the headers).
@@ -158,18 +169,327 @@ fn table_from_headers(
 /// Content hashes of applied returns by (table, county, period), latest first.
 type Received = HashMap<(String, String, i32), Vec<String>>;
 
+/// The period recorded for tables that have none (boundaries, reference tables).
+const NO_PERIOD: i32 = 0;
+/// The code recorded as the county of city-wide files.
+const CITY: &str = "3508";
+
 async fn ingest_file(
     path: &Path,
     options: &Options,
     lake: &Lake,
-    town_index: &TownIndex,
+    town_index: &Arc<TownIndex>,
     received: &mut Received,
     entry: &mut FileReport,
 ) -> Result<()> {
-    if !is_return_file(path) {
-        entry.message = Some("not a return (unionstat reads .xlsx, .xls, .csv, .txt)".into());
+    let Some(format) = read::format(path) else {
+        entry.message = Some(format!(
+            "not a return (unionstat reads {})",
+            read::RETURN_EXTENSIONS
+        ));
+        return Ok(());
+    };
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().to_string());
+    if format == Format::Csv
+        && options.overrides.table.is_none()
+        && let Some(table) = reference::by_stem(&stem)
+    {
+        return ingest_reference(path, table, options, lake, received, entry).await;
+    }
+    if format == Format::Features {
+        let features = read::features::read(path, options.source_crs)?;
+        if features.are_boundaries() {
+            return ingest_boundaries(path, features, options, lake, received, entry).await;
+        }
+    }
+    ingest_fact_return(path, options, lake, town_index, received, entry).await
+}
+
+/// The sha256 of a file, read in blocks.
+fn content_hash(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// A return received before is not applied again: re-running ingest over a folder of returns
+/// must not replay a county's earlier versions over its corrections. True when `entry` is done.
+fn received_before(
+    received: &Received,
+    key: &(String, String, i32),
+    hash: &str,
+    options: &Options,
+    entry: &mut FileReport,
+) -> bool {
+    if options.dry_run {
+        return false;
+    }
+    let seen = received.get(key).map_or(&[][..], Vec::as_slice);
+    let Some(position) = seen.iter().position(|h| h == hash) else {
+        return false;
+    };
+    entry.outcome = Outcome::Unchanged;
+    entry.message = Some(if position == 0 {
+        "identical to the return already loaded; nothing to do".into()
+    } else {
+        "received before and since replaced by a later return; nothing to do".into()
+    });
+    true
+}
+
+/// What a return's rows came to, for its report and `submissions` row.
+struct Counts {
+    rows_read: usize,
+    rows_good: usize,
+    rows_bad: usize,
+}
+
+/// Sets the outcome of `entry` from the counts; true when the return is over the threshold.
+fn judge(entry: &mut FileReport, counts: &Counts, threshold: f64) -> bool {
+    let Counts {
+        rows_read,
+        rows_good,
+        rows_bad,
+    } = *counts;
+    let too_many = rows_read > 0 && rows_bad as f64 / rows_read as f64 > threshold;
+    entry.rows_read = rows_read;
+    entry.rows_quarantined = rows_bad;
+    entry.rows_loaded = if too_many { 0 } else { rows_good };
+    entry.outcome = if too_many {
+        entry.message = Some(format!(
+            "{rows_bad} of {rows_read} rows are bad, more than the threshold of {:.0}%: the whole return is rejected; correct it and send it again",
+            threshold * 100.0
+        ));
+        Outcome::Rejected
+    } else if rows_bad > 0 {
+        Outcome::Partial
+    } else {
+        Outcome::Loaded
+    };
+    too_many
+}
+
+/// One submission, identified.
+struct Submission<'a> {
+    id: String,
+    table: &'a str,
+    county: &'a str,
+    period: i32,
+    content_hash: String,
+    ingested_at: i64,
+}
+
+impl<'a> Submission<'a> {
+    fn new(table: &'a str, county: &'a str, period: i32, content_hash: String) -> Self {
+        let ingested_at = now_micros();
+        Submission {
+            id: format!(
+                "{table}-{county}-{period}-{ingested_at}-{}",
+                &content_hash[..8]
+            ),
+            table,
+            county,
+            period,
+            content_hash,
+            ingested_at,
+        }
+    }
+
+    fn key(&self) -> (String, String, i32) {
+        (self.table.to_string(), self.county.to_string(), self.period)
+    }
+
+    /// Records the submission: its quarantined rows, then its `submissions` row.
+    async fn record(
+        self,
+        lake: &Lake,
+        path: &Path,
+        sheet: Option<&str>,
+        rejected: &[(Finding, String)],
+        version: Option<i64>,
+        received: &mut Received,
+        entry: &mut FileReport,
+    ) -> Result<()> {
+        let source_file = path.to_string_lossy();
+        if !rejected.is_empty() {
+            let batch = quarantine_batch(rejected, &self, &source_file, sheet)?;
+            lake.append(lake::QUARANTINE, batch).await?;
+        }
+        let record = SubmissionRecord {
+            submission_id: self.id.clone(),
+            table_name: self.table.to_string(),
+            county_code: self.county.to_string(),
+            period: self.period,
+            source_file: path.file_name().map_or_else(
+                || source_file.to_string(),
+                |n| n.to_string_lossy().to_string(),
+            ),
+            content_hash: self.content_hash.clone(),
+            outcome: match entry.outcome {
+                Outcome::Rejected => "rejected",
+                Outcome::Partial => "partial",
+                _ => "loaded",
+            }
+            .to_string(),
+            rows_read: entry.rows_read,
+            rows_loaded: entry.rows_loaded,
+            rows_quarantined: entry.rows_quarantined,
+            table_version: version,
+            ingested_at: self.ingested_at,
+        };
+        lake.append(lake::SUBMISSIONS, record.to_batch()?).await?;
+        if version.is_some() {
+            received
+                .entry(self.key())
+                .or_default()
+                .insert(0, self.content_hash);
+        }
+        entry.submission_id = Some(self.id);
+        Ok(())
+    }
+}
+
+async fn ingest_reference(
+    path: &Path,
+    table: &ReferenceTable,
+    options: &Options,
+    lake: &Lake,
+    received: &mut Received,
+    entry: &mut FileReport,
+) -> Result<()> {
+    entry.table = Some(table.name.to_string());
+    let submission = Submission::new(table.name, CITY, NO_PERIOD, content_hash(path)?);
+    if received_before(
+        received,
+        &submission.key(),
+        &submission.content_hash,
+        options,
+        entry,
+    ) {
         return Ok(());
     }
+    let raw = read::csv::CsvChunks::open(path)?
+        .next()
+        .unwrap_or_else(|| Err(Error::Usage(format!("{} is empty", path.display()))))?;
+    let batch = table.batch(&raw)?;
+    judge(
+        entry,
+        &Counts {
+            rows_read: raw.rows.len(),
+            rows_good: batch.num_rows(),
+            rows_bad: 0,
+        },
+        options.error_threshold,
+    );
+    if options.dry_run {
+        return Ok(());
+    }
+    let version = lake
+        .replace(table.name, vec![batch], None, &[], &submission.id)
+        .await?;
+    submission
+        .record(lake, path, None, &[], Some(version), received, entry)
+        .await
+}
+
+async fn ingest_boundaries(
+    path: &Path,
+    features: read::features::Features,
+    options: &Options,
+    lake: &Lake,
+    received: &mut Received,
+    entry: &mut FileReport,
+) -> Result<()> {
+    entry.table = Some(regions::REGIONS.to_string());
+    let path_text = path.to_string_lossy().to_string();
+    let county = match &options.overrides.county {
+        Some(c) => Some(
+            identify::county_code(c)
+                .ok_or_else(|| Error::Usage(format!("--county {c}: not a county of Longyan")))?,
+        ),
+        None => identify::county_in_text(&path_text),
+    };
+    let hash = content_hash(path)?;
+    let ingested_at = now_micros();
+    let submission_id = format!("regions-{ingested_at}-{}", &hash[..8]);
+    let boundaries = regions::from_features(
+        &features,
+        county,
+        &regions::Lineage {
+            submission_id: &submission_id,
+            source_file: &path_text,
+            ingested_at,
+        },
+    )?;
+    let county = boundaries
+        .county_code
+        .clone()
+        .unwrap_or_else(|| CITY.to_string());
+    entry.county_code = Some(county.clone());
+    let mut submission = Submission::new(regions::REGIONS, &county, NO_PERIOD, hash);
+    submission.id = submission_id;
+    submission.ingested_at = ingested_at;
+    if received_before(
+        received,
+        &submission.key(),
+        &submission.content_hash,
+        options,
+        entry,
+    ) {
+        return Ok(());
+    }
+    entry.errors = boundaries.rejected.iter().map(|(f, _)| f.clone()).collect();
+    let too_many = judge(
+        entry,
+        &Counts {
+            rows_read: features.records.len(),
+            rows_good: boundaries.batch.num_rows(),
+            rows_bad: boundaries.rejected.len(),
+        },
+        options.error_threshold,
+    );
+    if options.dry_run {
+        return Ok(());
+    }
+    let version = if too_many || boundaries.codes.is_empty() {
+        None
+    } else {
+        let predicate = regions::replace_predicate(&boundaries.codes);
+        Some(
+            lake.replace(
+                regions::REGIONS,
+                vec![boundaries.batch],
+                Some(predicate),
+                &[],
+                &submission.id,
+            )
+            .await?,
+        )
+    };
+    submission
+        .record(
+            lake,
+            path,
+            None,
+            &boundaries.rejected,
+            version,
+            received,
+            entry,
+        )
+        .await
+}
+
+async fn ingest_fact_return(
+    path: &Path,
+    options: &Options,
+    lake: &Lake,
+    town_index: &Arc<TownIndex>,
+    received: &mut Received,
+    entry: &mut FileReport,
+) -> Result<()> {
     let named = options.overrides.table.as_deref().map(|t| {
         crate::contract::contract(t).ok_or_else(|| {
             Error::Usage(format!(
@@ -182,9 +502,16 @@ async fn ingest_file(
         Some(r) => Some(r?),
         None => identify::table_from_name(path),
     };
-    let raw = read::read(path, named, &options.header_mapping)?;
+    let open = || read::open(path, named, &options.header_mapping, options.source_crs);
+    let mut chunks = open()?;
+    let first = chunks.next().unwrap_or_else(|| {
+        Err(Error::Parse {
+            path: path.to_path_buf(),
+            message: "the file is empty".into(),
+        })
+    })?;
     let Some(contract) =
-        named.or_else(|| table_from_headers(&raw.headers, &options.header_mapping))
+        named.or_else(|| table_from_headers(&first.headers, &options.header_mapping))
     else {
         entry.message =
             Some("not a return of a known table: its name and headers match none".into());
@@ -195,17 +522,17 @@ async fn ingest_file(
     let path_text = path.to_string_lossy();
     let county = match &options.overrides.county {
         Some(c) => identify::county_code(c).ok_or_else(|| Error::Usage(format!("--county {c}: not a county of Longyan")))?,
-        None => identify::county_in_text(&path_text).or_else(|| identify::county_in_text(&raw.title)).ok_or_else(|| {
+        None => identify::county_in_text(&path_text).or_else(|| identify::county_in_text(&first.title)).ok_or_else(|| {
             Error::Usage("cannot tell which county sent this return: name the county in the file or folder name, or give --county".into())
         })?,
     };
     entry.county_code = Some(county.to_string());
-    let columns = resolve_columns(contract, &raw, &options.header_mapping)?;
+    let columns = resolve_columns(contract, &first, &options.header_mapping)?;
     let period = match options
         .overrides
         .period
         .or_else(|| identify::year_in_name(path))
-        .or_else(|| year_from_column(contract, &raw, &columns))
+        .or_else(|| year_from_column(contract, &first, &columns))
     {
         Some(p) => p,
         None => return Err(Error::Usage(
@@ -215,133 +542,74 @@ async fn ingest_file(
     };
     entry.period = Some(period);
 
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let content_hash = hex::encode(Sha256::digest(&bytes));
-    // A return received before is not applied again: re-running ingest over a folder of returns
-    // must not replay a county's earlier versions over its corrections.
-    let key = (contract.spec.name.to_string(), county.to_string(), period);
-    if !options.dry_run {
-        let seen = received.get(&key).map_or(&[][..], Vec::as_slice);
-        if let Some(position) = seen.iter().position(|h| *h == content_hash) {
-            entry.outcome = Outcome::Unchanged;
-            entry.message = Some(if position == 0 {
-                "identical to the return already loaded; nothing to do".into()
-            } else {
-                "received before and since replaced by a later return; nothing to do".into()
-            });
-            return Ok(());
-        }
+    let submission = Submission::new(contract.spec.name, county, period, content_hash(path)?);
+    if received_before(
+        received,
+        &submission.key(),
+        &submission.content_hash,
+        options,
+        entry,
+    ) {
+        return Ok(());
     }
-    let hash_key = options.hash_key.as_ref().ok_or_else(|| {
+    let hash_key = options.hash_key.clone().ok_or_else(|| {
         Error::Usage("no key for hashing ID numbers: set UNIONSTAT_ID_HASH_KEY".into())
     })?;
-    let ingested_at = now_micros();
-    let submission_id = format!(
-        "{}-{county}-{period}-{ingested_at}-{}",
-        contract.spec.name,
-        &content_hash[..8]
+    let sheet = first.sheet.clone();
+    let ret = FactReturn {
+        contract,
+        columns,
+        ctx: Context {
+            county_code: county,
+            period,
+            key: hash_key,
+            town_index: town_index.clone(),
+            default_crs: options.source_crs,
+            submission_id: submission.id.clone(),
+            source_file: path_text.to_string(),
+            ingested_at: submission.ingested_at,
+        },
+        error_threshold: options.error_threshold,
+    };
+    let target = (!options.dry_run).then_some(lake);
+    let mut chunks: read::Chunks = Box::new(std::iter::once(Ok(first)).chain(chunks));
+    // Another writer committing to the same table first is retried from the start of the file.
+    let mut attempt = 0;
+    let (tally, version) = loop {
+        match facts::load(ret.clone(), chunks, target, options.progress.clone()).await {
+            Err(e) if attempt < 5 && lake::is_conflict(&e) => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                chunks = open()?;
+            }
+            other => break other?,
+        }
+    };
+    entry.errors = tally.rejected.iter().map(|(f, _)| f.clone()).collect();
+    entry.warnings = tally.warnings.clone();
+    judge(
+        entry,
+        &Counts {
+            rows_read: tally.rows_read,
+            rows_good: tally.rows_good,
+            rows_bad: tally.rows_bad,
+        },
+        options.error_threshold,
     );
-    let file_name = path.file_name().map_or_else(
-        || path_text.to_string(),
-        |n| n.to_string_lossy().to_string(),
-    );
-    let ctx = Context {
-        county_code: county,
-        period,
-        key: hash_key,
-        town_index,
-        default_crs: options.source_crs,
-        submission_id: &submission_id,
-        source_file: &path_text,
-        ingested_at,
-    };
-    let validated = validate::validate(contract, &raw, &columns, &ctx)?;
-    let bad_rows = distinct_rows(&validated);
-    entry.rows_read = validated.rows_read;
-    entry.rows_quarantined = bad_rows;
-    entry.errors = validated.rejected.iter().map(|(f, _)| f.clone()).collect();
-    entry.warnings = validated.warnings.clone();
-    let too_many = validated.rows_read > 0
-        && bad_rows as f64 / validated.rows_read as f64 > options.error_threshold;
-    entry.outcome = if too_many {
-        entry.message = Some(format!(
-            "{bad_rows} of {} rows are bad, more than the threshold of {:.0}%: the whole return is rejected; correct it and send it again",
-            validated.rows_read,
-            options.error_threshold * 100.0
-        ));
-        Outcome::Rejected
-    } else if bad_rows > 0 {
-        Outcome::Partial
-    } else {
-        Outcome::Loaded
-    };
-    entry.rows_loaded = if too_many {
-        0
-    } else {
-        validated.batch.num_rows()
-    };
     if options.dry_run {
         return Ok(());
     }
-
-    if !validated.rejected.is_empty() {
-        lake.append(
-            lake::QUARANTINE,
-            quarantine_batch(
-                &validated.rejected,
-                contract,
-                county,
-                period,
-                &submission_id,
-                &path_text,
-                raw.sheet.as_deref(),
-                ingested_at,
-            )?,
+    submission
+        .record(
+            lake,
+            path,
+            sheet.as_deref(),
+            &tally.rejected,
+            version,
+            received,
+            entry,
         )
-        .await?;
-    }
-    let version = if too_many {
-        None
-    } else {
-        Some(
-            lake.replace_return(
-                contract.spec.name,
-                validated.batch,
-                period,
-                county,
-                &submission_id,
-            )
-            .await?,
-        )
-    };
-    let record = SubmissionRecord {
-        submission_id: submission_id.clone(),
-        table_name: contract.spec.name.to_string(),
-        county_code: county.to_string(),
-        period,
-        source_file: file_name,
-        content_hash,
-        outcome: match entry.outcome {
-            Outcome::Rejected => "rejected",
-            Outcome::Partial => "partial",
-            _ => "loaded",
-        }
-        .to_string(),
-        rows_read: entry.rows_read,
-        rows_loaded: entry.rows_loaded,
-        rows_quarantined: entry.rows_quarantined,
-        table_version: version,
-        ingested_at,
-    };
-    lake.append(lake::SUBMISSIONS, record.to_batch()?).await?;
-    if version.is_some() {
-        received
-            .entry(key)
-            .or_default()
-            .insert(0, record.content_hash);
-    }
-    entry.submission_id = Some(submission_id);
-    Ok(())
+        .await
 }
 
 fn table_names() -> String {
@@ -413,29 +681,17 @@ fn year_from_column(contract: &Contract, raw: &RawTable, columns: &[usize]) -> O
         .map(|(y, _)| y)
 }
 
-fn distinct_rows(v: &Validated) -> usize {
-    let mut rows: Vec<u64> = v.rejected.iter().map(|(f, _)| f.row).collect();
-    rows.sort_unstable();
-    rows.dedup();
-    rows.len()
-}
-
 fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn quarantine_batch(
     rejected: &[(Finding, String)],
-    contract: &Contract,
-    county: &str,
-    period: i32,
-    submission_id: &str,
+    submission: &Submission,
     file: &str,
     sheet: Option<&str>,
-    ingested_at: i64,
 ) -> Result<RecordBatch> {
     let n = rejected.len();
     let repeat = |s: &str| Arc::new(StringArray::from(vec![s; n])) as arrow::array::ArrayRef;
@@ -447,10 +703,10 @@ fn quarantine_batch(
     Ok(RecordBatch::try_new(
         lake::quarantine_schema(),
         vec![
-            repeat(submission_id),
-            repeat(contract.spec.name),
-            repeat(county),
-            Arc::new(Int64Array::from(vec![i64::from(period); n])),
+            repeat(&submission.id),
+            repeat(submission.table),
+            repeat(submission.county),
+            Arc::new(Int64Array::from(vec![i64::from(submission.period); n])),
             repeat(file),
             Arc::new(StringArray::from(vec![sheet; n])),
             Arc::new(Int64Array::from_iter_values(
@@ -464,7 +720,10 @@ fn quarantine_batch(
             column(&|f, _| f.rule.message_zh().to_string()),
             column(&|f, _| f.rule.message_en().to_string()),
             column(&|_, raw| raw.clone()),
-            Arc::new(TimestampMicrosecondArray::from(vec![ingested_at; n]).with_timezone("UTC")),
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![submission.ingested_at; n])
+                    .with_timezone("UTC"),
+            ),
         ],
     )?)
 }

@@ -2,6 +2,7 @@
 //! is repaired to its canonical value or the row goes to quarantine with the rule it broke.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder,
@@ -35,24 +36,44 @@ pub struct Finding {
 }
 
 /// Everything the validator needs to know about the return and its surroundings.
-#[derive(Debug)]
-pub struct Context<'a> {
+#[derive(Debug, Clone)]
+pub struct Context {
     /// The reporting county.
-    pub county_code: &'a str,
+    pub county_code: &'static str,
     /// The reporting period (year).
     pub period: i32,
     /// Keys ID-number hashes.
-    pub key: &'a HashKey,
+    pub key: HashKey,
     /// Town boundaries for points.
-    pub town_index: &'a TownIndex,
+    pub town_index: Arc<TownIndex>,
     /// The CRS of coordinates when a row does not say.
     pub default_crs: Crs,
     /// Lineage.
-    pub submission_id: &'a str,
+    pub submission_id: String,
     /// Lineage: the file as the user named it.
-    pub source_file: &'a str,
+    pub source_file: String,
     /// Lineage: microseconds since the epoch.
     pub ingested_at: i64,
+}
+
+/// The keys of the rows of a return seen so far, as 128-bit hashes (so that a return of millions
+/// of rows needs little memory to find its duplicates).
+#[derive(Debug, Default)]
+pub struct SeenKeys(HashSet<u128>);
+
+impl SeenKeys {
+    /// Records `key`; false when it was seen before.
+    fn insert(&mut self, key: &[String]) -> bool {
+        use std::hash::{Hash, Hasher};
+        let half = |salt: u8| {
+            let mut h = std::hash::DefaultHasher::new();
+            salt.hash(&mut h);
+            key.hash(&mut h);
+            h.finish()
+        };
+        self.0
+            .insert((u128::from(half(0)) << 64) | u128::from(half(1)))
+    }
 }
 
 /// The outcome of validating one return.
@@ -78,12 +99,14 @@ enum Parsed {
     Text(String),
 }
 
-/// Validates `raw`, whose column `i` is contract column `mapping[i]`.
+/// Validates `raw` (a return, or a chunk of one), whose column `i` is contract column
+/// `columns[i]`; `seen` holds the keys of the return's rows before this chunk.
 pub fn validate(
     contract: &Contract,
     raw: &RawTable,
     columns: &[usize],
     ctx: &Context,
+    seen: &mut SeenKeys,
 ) -> std::result::Result<Validated, arrow::error::ArrowError> {
     let spec = contract.spec;
     let towns = Towns::of_county(ctx.county_code);
@@ -102,7 +125,6 @@ pub fn validate(
         .collect();
     let mut rejected = Vec::new();
     let mut warnings = Vec::new();
-    let mut seen_keys: HashSet<Vec<String>> = HashSet::new();
     let key_cols: Vec<usize> = contract.key.iter().filter_map(|k| spec.index(k)).collect();
     let year_col = spec.index("year");
 
@@ -188,7 +210,7 @@ pub fn validate(
             match parsed {
                 Ok(v) => values.push(v),
                 Err(rule) => {
-                    findings.push(finding(c, rule, &shown(col.kind, s, ctx.key)));
+                    findings.push(finding(c, rule, &shown(col.kind, s, &ctx.key)));
                     values.push(Parsed::Null);
                 }
             }
@@ -251,7 +273,7 @@ pub fn validate(
             let crs = spec
                 .index("crs")
                 .and_then(&cell)
-                .map_or(Some(ctx.default_crs), Crs::parse);
+                .map_or(Some(raw.crs.unwrap_or(ctx.default_crs)), Crs::parse);
             match crs {
                 Some(crs) if (73.0..136.0).contains(lon) && (3.0..54.0).contains(lat) => {
                     let (x, y) = crs.to_wgs84(*lon, *lat);
@@ -293,7 +315,7 @@ pub fn validate(
                 .iter()
                 .map(|&c| cell(c).unwrap_or("").to_string())
                 .collect();
-            if !seen_keys.insert(key.clone()) {
+            if !seen.insert(&key) {
                 findings.push(Finding {
                     row: row_no,
                     column: String::new(),
@@ -314,7 +336,7 @@ pub fn validate(
                 row,
             )?;
         } else {
-            let raw_json = raw_row(raw, row, ctx.key, contract, columns);
+            let raw_json = raw_row(raw, row, &ctx.key, contract, columns);
             rejected.extend(findings.into_iter().map(|f| (f, raw_json.clone())));
         }
     }
@@ -431,8 +453,8 @@ fn append(
         }
     }
     push!(StringBuilder, Some(ctx.county_code));
-    push!(StringBuilder, Some(ctx.submission_id));
-    push!(StringBuilder, Some(ctx.source_file));
+    push!(StringBuilder, Some(ctx.submission_id.as_str()));
+    push!(StringBuilder, Some(ctx.source_file.as_str()));
     push!(StringBuilder, raw.sheet.as_deref());
     push!(Int64Builder, Some(raw.rows[row] as i64));
     push!(TimestampMicrosecondBuilder, Some(ctx.ingested_at));

@@ -1,7 +1,5 @@
-//! Reading a return into raw text columns, whatever its format: CSV in UTF-8 (with or without a
-//! byte-order mark) or GBK/GB18030 with any common delimiter, parsed by polars and handed to
-//! arrow-rs through the Arrow C Data Interface; and workbooks (`.xlsx`, `.xls`) through calamine,
-//! with the header found below any title rows and two-row merged headers joined.
+//! Workbooks (`.xlsx`, `.xls`) through calamine: the sheet and header row are found by how many
+//! known column headers they hold, below any title rows, with two-row merged headers joined.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,155 +8,10 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, StringArray};
 use calamine::{Data, Reader};
 
+use super::RawTable;
 use crate::contract::{CONTRACTS, Contract};
 use crate::normalise::excel_serial_to_days;
 use crate::{Error, Result};
-
-/// A return's cells as text, before validation.
-#[derive(Debug)]
-pub struct RawTable {
-    /// The sheet it came from (workbooks only).
-    pub sheet: Option<String>,
-    /// Headers as written (two-row headers joined).
-    pub headers: Vec<String>,
-    /// One text column per header; blank cells are null.
-    pub columns: Vec<ArrayRef>,
-    /// The 1-based row (line) number in the file of each data row.
-    pub rows: Vec<u64>,
-    /// Text above the header (a workbook's title rows), for finding the county and period.
-    pub title: String,
-    /// The encoding the file was read in (CSV only).
-    pub encoding: Option<&'static str>,
-}
-
-/// Reads `path` by its extension.
-pub fn read(
-    path: &Path,
-    contract: Option<&Contract>,
-    mapping: &HashMap<String, String>,
-) -> Result<RawTable> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "csv" | "txt" | "tsv" => read_csv(path),
-        "xlsx" | "xlsm" | "xls" => read_workbook(path, contract, mapping),
-        _ => Err(Error::UnsupportedFile {
-            path: path.to_path_buf(),
-        }),
-    }
-}
-
-/// Decodes CSV bytes: a BOM or valid UTF-8 is UTF-8, anything else is read as GB18030 (a superset
-/// of GBK). Fails when the bytes are neither.
-pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<(String, &'static str)> {
-    if let Some(rest) = bytes.strip_prefix("\u{feff}".as_bytes()) {
-        return String::from_utf8(rest.to_vec())
-            .map(|s| (s, "UTF-8-BOM"))
-            .map_err(|_| Error::Encoding {
-                path: path.to_path_buf(),
-            });
-    }
-    match String::from_utf8(bytes) {
-        Ok(s) => Ok((s, "UTF-8")),
-        Err(e) => {
-            let bytes = e.into_bytes();
-            let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
-            if bad {
-                return Err(Error::Encoding {
-                    path: path.to_path_buf(),
-                });
-            }
-            Ok((text.into_owned(), "GBK"))
-        }
-    }
-}
-
-/// The delimiter of a header line: the most frequent of `,` tab `;` `|` outside quotes.
-pub fn detect_delimiter(header: &str) -> u8 {
-    let mut counts = [(b',', 0usize), (b'\t', 0), (b';', 0), (b'|', 0)];
-    let mut quoted = false;
-    for b in header.bytes() {
-        if b == b'"' {
-            quoted = !quoted;
-        } else if !quoted && let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
-            c.1 += 1;
-        }
-    }
-    counts
-        .iter()
-        .max_by_key(|(_, n)| *n)
-        .map_or(b',', |(d, _)| *d)
-}
-
-fn read_csv(path: &Path) -> Result<RawTable> {
-    use polars::prelude::{CompatLevel, CsvParseOptions, CsvReadOptions, PolarsError, SerReader};
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (text, encoding) = decode(path, bytes)?;
-    let delimiter = detect_delimiter(text.lines().next().unwrap_or(""));
-    let polars_err = |e: PolarsError| Error::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    // Every column as text: types are the contract's business, and raw values go to quarantine as written.
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .with_raise_if_empty(false)
-        .with_parse_options(
-            CsvParseOptions::default()
-                .with_separator(delimiter)
-                .with_truncate_ragged_lines(true),
-        )
-        .into_reader_with_file_handle(std::io::Cursor::new(text.into_bytes()))
-        .finish()
-        .map_err(polars_err)?;
-    let mut df = df;
-    df.align_chunks();
-    let headers: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut columns: Vec<Vec<ArrayRef>> = vec![Vec::new(); headers.len()];
-    for batch in df.iter_chunks(CompatLevel::oldest(), false) {
-        for (i, (field, array)) in batch.schema().iter_values().zip(batch.arrays()).enumerate() {
-            columns[i].push(crate::bridge::to_arrow_rs(field, array.clone()).map_err(
-                |message| Error::Parse {
-                    path: path.to_path_buf(),
-                    message,
-                },
-            )?);
-        }
-    }
-    let columns = columns
-        .into_iter()
-        .map(|chunks| {
-            let refs: Vec<&dyn arrow::array::Array> = chunks.iter().map(AsRef::as_ref).collect();
-            let joined = if refs.is_empty() {
-                Arc::new(StringArray::from(Vec::<Option<&str>>::new())) as ArrayRef
-            } else {
-                arrow::compute::concat(&refs)?
-            };
-            arrow::compute::cast(&joined, &arrow::datatypes::DataType::Utf8)
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    let n = df.height() as u64;
-    Ok(RawTable {
-        sheet: None,
-        headers,
-        columns,
-        rows: (2..n + 2).collect(),
-        title: String::new(),
-        encoding: Some(encoding),
-    })
-}
 
 fn cell_text(d: &Data) -> Option<String> {
     match d {
@@ -196,7 +49,9 @@ fn header_score(
         .unwrap_or(0)
 }
 
-fn read_workbook(
+/// Reads the sheet of `path` whose header names the most columns of `contract` (or of any
+/// table), below any title rows.
+pub fn read(
     path: &Path,
     contract: Option<&Contract>,
     mapping: &HashMap<String, String>,
@@ -302,14 +157,10 @@ fn read_workbook(
             ) as ArrayRef
         })
         .collect();
-    Ok(RawTable {
-        sheet: Some(sheet),
-        headers,
-        columns,
-        rows: data.iter().map(|(n, _)| *n).collect(),
-        title,
-        encoding: None,
-    })
+    let mut raw = RawTable::new(headers, columns, data.iter().map(|(n, _)| *n).collect());
+    raw.sheet = Some(sheet);
+    raw.title = title;
+    Ok(raw)
 }
 
 /// One header from the two cells of a two-row header: the lower cell when it names a column (a

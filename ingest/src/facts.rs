@@ -1,0 +1,137 @@
+//! A fact-table return validated chunk by chunk while its good rows stream into the lake: reading
+//! and validating run on a blocking thread, the Delta write consumes the batches as they come,
+//! and the commit happens only when the whole return has been read and is under the error
+//! threshold. Memory holds a chunk or two, whatever the size of the file.
+
+use std::sync::Arc;
+
+use deltalake::datafusion::error::DataFusionError;
+
+use crate::contract::Contract;
+use crate::lake::{BatchSender, Lake};
+use crate::read::Chunks;
+use crate::run::Progress;
+use crate::validate::{self, Context, Finding, SeenKeys};
+use crate::{Error, Result};
+
+/// What validating a whole return found.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Data rows read.
+    pub rows_read: usize,
+    /// Rows that passed.
+    pub rows_good: usize,
+    /// Distinct rows quarantined.
+    pub rows_bad: usize,
+    /// Findings of the rejected rows, with their raw values.
+    pub rejected: Vec<(Finding, String)>,
+    /// Rows loaded with a warning.
+    pub warnings: Vec<Finding>,
+    /// More bad rows than the threshold allows: nothing of the return loads.
+    pub over_threshold: bool,
+}
+
+/// One return to validate (and load).
+#[derive(Debug, Clone)]
+pub struct FactReturn {
+    /// Its table.
+    pub contract: &'static Contract,
+    /// For each raw column, the contract column it carries.
+    pub columns: Vec<usize>,
+    /// County, period, key, lineage.
+    pub ctx: Context,
+    /// Share of bad rows above which the return is rejected.
+    pub error_threshold: f64,
+}
+
+/// Validates every chunk of the return; when `lake` is given, streams the good rows into its
+/// (year, county) partition and commits them unless the return is over the threshold. Returns
+/// the tally and the new table version (`None` when nothing was committed).
+pub async fn load(
+    ret: FactReturn,
+    chunks: Chunks,
+    lake: Option<&Lake>,
+    progress: Option<Arc<dyn Progress>>,
+) -> Result<(Tally, Option<i64>)> {
+    let Some(lake) = lake else {
+        let tally = tokio::task::spawn_blocking(move || validate_all(&ret, chunks, None, progress))
+            .await
+            .map_err(|e| Error::Usage(format!("validation stopped: {e}")))??;
+        return Ok((tally, None));
+    };
+    let (sender, write) = lake.replace_return_streaming(
+        ret.contract.spec.name,
+        ret.contract.lake_schema(),
+        ret.ctx.period,
+        ret.ctx.county_code,
+        &ret.ctx.submission_id,
+    )?;
+    let producer =
+        tokio::task::spawn_blocking(move || validate_all(&ret, chunks, Some(sender), progress));
+    let written = write.await;
+    let tally = producer
+        .await
+        .map_err(|e| Error::Usage(format!("validation stopped: {e}")))??;
+    if tally.over_threshold {
+        return Ok((tally, None));
+    }
+    Ok((tally, Some(written?)))
+}
+
+/// Reads and validates chunk after chunk, sending good rows to `sender`. A read error, or too
+/// many bad rows at the end, is sent as an error so that the write is abandoned.
+fn validate_all(
+    ret: &FactReturn,
+    chunks: Chunks,
+    sender: Option<BatchSender>,
+    progress: Option<Arc<dyn Progress>>,
+) -> Result<Tally> {
+    let abandon = |why: String| {
+        if let Some(s) = &sender {
+            // The writer may have stopped already; then there is no one to tell.
+            let _ = s.blocking_send(Err(DataFusionError::Execution(why)));
+        }
+    };
+    let mut seen = SeenKeys::default();
+    let mut tally = Tally::default();
+    let mut last_bad_row = None;
+    for chunk in chunks {
+        let validated = chunk.and_then(|raw| {
+            validate::validate(ret.contract, &raw, &ret.columns, &ret.ctx, &mut seen)
+                .map_err(Error::from)
+        });
+        let validated = match validated {
+            Ok(v) => v,
+            Err(e) => {
+                abandon(e.to_string());
+                return Err(e);
+            }
+        };
+        tally.rows_read += validated.rows_read;
+        tally.rows_good += validated.batch.num_rows();
+        for (finding, _) in &validated.rejected {
+            if last_bad_row != Some(finding.row) {
+                tally.rows_bad += 1;
+                last_bad_row = Some(finding.row);
+            }
+        }
+        tally.rejected.extend(validated.rejected);
+        tally.warnings.extend(validated.warnings);
+        if let Some(p) = &progress {
+            p.rows_read(validated.rows_read);
+        }
+        if let Some(s) = &sender
+            && validated.batch.num_rows() > 0
+            && s.blocking_send(Ok(validated.batch)).is_err()
+        {
+            // The write failed; its error is the one to report.
+            return Ok(tally);
+        }
+    }
+    tally.over_threshold =
+        tally.rows_read > 0 && tally.rows_bad as f64 / tally.rows_read as f64 > ret.error_threshold;
+    if tally.over_threshold {
+        abandon("too many bad rows: the return is rejected".into());
+    }
+    Ok(tally)
+}
