@@ -141,7 +141,7 @@ pub fn from_features(
         )));
     }
     let source_field = field_index(features, &["geometry_source"]);
-    let mut rows: Vec<(String, MultiPolygon<f64>, Option<String>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut rejected = Vec::new();
     for (i, (record, geometry)) in features
         .records
@@ -176,9 +176,10 @@ pub fn from_features(
                 .collect(),
         )
         .to_string();
-        match (code, polygons) {
-            (Some(code), Some(polygons)) => rows.push((code, polygons, cell(source_field))),
-            (None, _) => rejected.push((
+        let unusable = geometry.is_some() && polygons.is_none();
+        match code {
+            Some(code) if !unusable => rows.push((code, polygons, cell(source_field))),
+            None => rejected.push((
                 Finding {
                     row,
                     column: "code".into(),
@@ -190,13 +191,13 @@ pub fn from_features(
                 },
                 properties,
             )),
-            (Some(_), None) => rejected.push((
+            Some(_) => rejected.push((
                 Finding {
                     row,
                     column: "geometry".into(),
                     header: "geometry".into(),
-                    rule: Rule::MissingRequired,
-                    value: String::new(),
+                    rule: Rule::NotAllowed,
+                    value: "not a polygon".into(),
                 },
                 properties,
             )),
@@ -253,10 +254,11 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
-fn batch(
-    rows: &[(String, MultiPolygon<f64>, Option<String>)],
-    lineage: &Lineage,
-) -> Result<RecordBatch> {
+/// A region's code, boundary (none for bodies without one, such as industrial parks) and the
+/// source of the boundary.
+type Row = (String, Option<MultiPolygon<f64>>, Option<String>);
+
+fn batch(rows: &[Row], lineage: &Lineage) -> Result<RecordBatch> {
     let n = rows.len();
     let mut text: Vec<StringBuilder> = (0..7).map(|_| StringBuilder::new()).collect();
     let mut numbers: Vec<Float64Builder> = (0..3).map(|_| Float64Builder::new()).collect();
@@ -272,6 +274,11 @@ fn batch(
         text[4].append_option(reference.and_then(|r| r.parent_code.as_deref()));
         text[5].append_option(county_of(code));
         text[6].append_value(source.as_deref().unwrap_or("submitted"));
+        let Some(polygons) = polygons else {
+            numbers.iter_mut().for_each(Float64Builder::append_null);
+            geometry.append_null();
+            continue;
+        };
         numbers[0].append_value((geography::area_km2(polygons) * 100.0).round() / 100.0);
         let centroid = polygons.centroid();
         numbers[1].append_option(centroid.map(|c| c.x()));

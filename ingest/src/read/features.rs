@@ -35,10 +35,19 @@ impl Features {
             .any(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)))
     }
 
-    /// The features as a return: their properties plus `lon` and `lat` (WGS-84).
+    /// The features as a return: their properties plus `lon`, `lat` and `crs` (WGS-84, which
+    /// the coordinates were converted to; a `crs` or 坐标系 property is replaced).
     pub fn points_table(self, path: &Path) -> Result<RawTable> {
-        let mut rows = self.records;
-        for (i, (row, geometry)) in rows.iter_mut().zip(&self.geometries).enumerate() {
+        let keep: Vec<usize> = (0..self.fields.len())
+            .filter(|&j| {
+                !matches!(
+                    self.fields[j].trim().to_lowercase().as_str(),
+                    "crs" | "坐标系"
+                )
+            })
+            .collect();
+        let mut rows = Vec::with_capacity(self.records.len());
+        for (i, (record, geometry)) in self.records.iter().zip(&self.geometries).enumerate() {
             let (lon, lat) = match geometry {
                 Some(Geometry::Point(p)) => (Some(p.x().to_string()), Some(p.y().to_string())),
                 None => (None, None),
@@ -52,12 +61,15 @@ impl Features {
                     });
                 }
             };
-            row.resize(self.fields.len(), None);
-            row.push(lon);
-            row.push(lat);
+            let mut row: Vec<Option<String>> = keep
+                .iter()
+                .map(|&j| record.get(j).cloned().flatten())
+                .collect();
+            row.extend([lon, lat, Some(Crs::Wgs84.name().to_string())]);
+            rows.push(row);
         }
-        let mut headers = self.fields;
-        headers.extend(["lon".to_string(), "lat".to_string()]);
+        let mut headers: Vec<String> = keep.iter().map(|&j| self.fields[j].clone()).collect();
+        headers.extend(["lon", "lat", "crs"].map(String::from));
         let width = headers.len();
         let numbers = (1..=rows.len() as u64).collect();
         let mut raw = RawTable::new(headers, text_columns(&rows, width), numbers);

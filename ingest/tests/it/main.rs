@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod crash;
+mod formats;
 mod generated;
 mod helpers;
 mod rejections;
