@@ -1,6 +1,9 @@
 //! `unionstat`: the command line of the trade-union statistics pipeline.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod progress;
+mod sql;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -29,6 +32,24 @@ enum Command {
         /// One table (all when omitted).
         table: Option<String>,
     },
+    /// Run SQL over the lake (one query, or a prompt reading statements from standard input).
+    Sql(sql::SqlArgs),
+    /// Serve SQL over HTTP and the Postgres protocol.
+    Serve(sql::ServeArgs),
+    /// Generate Longyan's scale-1 returns if absent, ingest them if the lake is empty, and serve.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Where the generated returns go (kept between runs).
+    #[arg(long, default_value = "data/longyan")]
+    data: PathBuf,
+    /// The lake (kept between runs).
+    #[arg(long, default_value = "data/lake")]
+    lake: PathBuf,
+    #[command(flatten)]
+    addresses: sql::Addresses,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +207,7 @@ fn run_ingest(args: &IngestArgs) -> Result<u8, String> {
     options.source_crs = args.source_crs.or(config_crs).unwrap_or(options.source_crs);
     options.hash_key = Some(key);
     options.header_mapping = config.headers;
+    options.progress = Some(std::sync::Arc::new(progress::IngestProgress::new()));
     options.overrides = Overrides {
         table: args.table.clone(),
         county: args.county.clone(),
@@ -206,11 +228,71 @@ fn run_ingest(args: &IngestArgs) -> Result<u8, String> {
     Ok(report.exit_code())
 }
 
+/// A Postgres login for the demo: user `analyst` and a password made up for this run.
+fn demo_login() -> unionstat_query::pg::Credentials {
+    use std::hash::{BuildHasher, RandomState};
+    let password = format!("{:016x}", RandomState::new().hash_one(Instant::now()));
+    unionstat_query::pg::Credentials {
+        user: "analyst".into(),
+        password,
+    }
+}
+
+fn run_demo(args: &DemoArgs) -> Result<u8, String> {
+    if !args.data.join("manifest.json").is_file() {
+        run_generate(&GenerateArgs {
+            scale: 1.0,
+            seed: 42,
+            out: args.data.clone(),
+            dirty_rate: 0.01,
+            members: false,
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    if !args.lake.join("submissions").join("_delta_log").is_dir() {
+        println!("loading the returns into {} ...", args.lake.display());
+        run_ingest(&IngestArgs {
+            paths: vec![args.data.join("reference"), args.data.join("returns")],
+            lake: args.lake.to_string_lossy().to_string(),
+            table: None,
+            county: None,
+            period: None,
+            dry_run: false,
+            source_crs: None,
+            error_threshold: None,
+            report: None,
+            id_hash_key_file: None,
+            config: None,
+        })?;
+    }
+    let login = demo_login();
+    if unionstat_query::pg::credentials_from_env().is_none() {
+        println!(
+            "Postgres login for this run: user {} password {}",
+            login.user, login.password
+        );
+    }
+    let serve = sql::ServeArgs {
+        lake: sql::LakeArgs {
+            lake: args.lake.to_string_lossy().to_string(),
+            config: None,
+        },
+        addresses: sql::Addresses {
+            http: args.addresses.http.clone(),
+            pg: args.addresses.pg.clone(),
+        },
+    };
+    sql::run_serve(&serve, Some(login))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Generate(args) => run_generate(args).map(|()| 0).map_err(|e| e.to_string()),
         Command::Ingest(args) => run_ingest(args),
+        Command::Sql(args) => sql::run_sql(args),
+        Command::Serve(args) => sql::run_serve(args, None),
+        Command::Demo(args) => run_demo(args),
         Command::Schema { table } => {
             match unionstat_ingest::dictionary::dictionary(table.as_deref()) {
                 Some(text) => {

@@ -1,0 +1,86 @@
+//! The configuration file's `[query]` section: the guards' limits and the Postgres login.
+//! Command-line flags and `UNIONSTAT_PG_USER` / `UNIONSTAT_PG_PASSWORD` override it.
+//!
+//! ```toml
+//! [query]
+//! memory_limit_mb = 2048      # all running queries together
+//! timeout_seconds = 30
+//! max_rows = 100000
+//! max_concurrent = 8
+//! result_cache = true         # keep answers until the lake changes
+//! pg_user = "analyst"
+//! pg_password = "change me"
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::{QueryError, Result};
+use crate::guard::Limits;
+use crate::pg::Credentials;
+
+/// The whole file; other sections belong to other commands.
+#[derive(Debug, Default, serde::Deserialize)]
+struct File {
+    #[serde(default)]
+    query: QueryConfig,
+}
+
+/// Settings of the SQL engine and its endpoints.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryConfig {
+    /// Memory all running queries may hold together, in MiB.
+    pub memory_limit_mb: Option<usize>,
+    /// Seconds a query may run.
+    pub timeout_seconds: Option<f64>,
+    /// Rows a result may have.
+    pub max_rows: Option<usize>,
+    /// Queries that may run at once.
+    pub max_concurrent: Option<usize>,
+    /// Keep answers until a table they read changes (default on).
+    pub result_cache: Option<bool>,
+    /// Postgres login user.
+    pub pg_user: Option<String>,
+    /// Postgres login password.
+    pub pg_password: Option<String>,
+}
+
+impl QueryConfig {
+    /// Reads the `[query]` section of the file at `path`.
+    pub fn load(path: &Path) -> Result<QueryConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            QueryError::new(
+                "bad_request",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        let file: File = toml::from_str(&text)
+            .map_err(|e| QueryError::new("bad_request", format!("{}: {e}", path.display())))?;
+        Ok(file.query)
+    }
+
+    /// The limits, defaults where the file is silent.
+    pub fn limits(&self) -> Limits {
+        let d = Limits::default();
+        Limits {
+            memory_bytes: self.memory_limit_mb.map_or(d.memory_bytes, |m| m << 20),
+            timeout: self
+                .timeout_seconds
+                .map_or(d.timeout, Duration::from_secs_f64),
+            max_rows: self.max_rows.unwrap_or(d.max_rows),
+            max_concurrent: self.max_concurrent.unwrap_or(d.max_concurrent).max(1),
+            queue_wait: d.queue_wait,
+        }
+    }
+
+    /// The Postgres login: the environment first, then the file.
+    pub fn credentials(&self) -> Option<Credentials> {
+        crate::pg::credentials_from_env().or_else(|| {
+            Some(Credentials {
+                user: self.pg_user.clone()?,
+                password: self.pg_password.clone()?,
+            })
+        })
+    }
+}

@@ -1,0 +1,377 @@
+//! The one engine behind every SQL interface: a long-lived DataFusion session over the lake,
+//! with the semantic views, spatial functions and `table_at`, that runs each user statement
+//! inside the guards and remembers answers until a table they could read changes.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::catalog::{Catalog, lake_url};
+use crate::error::{QueryError, Result};
+use crate::guard::{self, Limits};
+use crate::time_travel::TableAt;
+use crate::views;
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Bounds on user queries.
+    pub limits: Limits,
+    /// Keep answers until a table changes.
+    pub result_cache: bool,
+    /// How often to look for new commits.
+    pub refresh_interval: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            limits: Limits::default(),
+            result_cache: true,
+            refresh_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A query's answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Arc<Vec<RecordBatch>>,
+    /// The lake's table versions the answer was computed from.
+    pub versions: Arc<BTreeMap<String, i64>>,
+}
+
+impl Answer {
+    /// Rows in the answer.
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A table or view as `GET /api/tables` describes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableInfo {
+    /// Name in SQL.
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: &'static str,
+    /// What it holds.
+    pub description: String,
+    /// The Delta version queries read now (tables only).
+    pub version: Option<i64>,
+    /// The SQL that defines it (views only).
+    pub definition: Option<String>,
+    /// Its columns.
+    pub columns: Vec<ColumnInfo>,
+}
+
+/// A column.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnInfo {
+    /// Name.
+    pub name: String,
+    /// Arrow type.
+    pub data_type: String,
+    /// Whether it may be empty.
+    pub nullable: bool,
+    /// Meaning, from the ingest contract.
+    pub comment: Option<String>,
+}
+
+/// Answers kept by (SQL, table versions); the oldest go first.
+#[derive(Debug, Default)]
+struct ResultCache {
+    answers: HashMap<String, Answer>,
+    order: VecDeque<String>,
+}
+
+const CACHE_ENTRIES: usize = 512;
+const CACHE_ROWS: usize = 20_000;
+
+/// The SQL engine.
+pub struct Engine {
+    ctx: SessionContext,
+    catalog: Arc<Catalog>,
+    options: EngineOptions,
+    slots: Arc<Semaphore>,
+    cache: Mutex<ResultCache>,
+    /// Views left out because their tables are not in the lake yet.
+    missing_views: Mutex<Vec<(&'static str, String)>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("catalog", &self.catalog)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the lake at `location` (a folder or an object-store URL).
+    pub async fn open(location: &str, options: EngineOptions) -> Result<Self> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(options.limits.memory_bytes, 1.0)
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()?;
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("datafusion", "public");
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        geodatafusion::register(&ctx);
+        let catalog = Arc::new(Catalog::new(lake_url(location)?, options.refresh_interval));
+        ctx.register_udtf("table_at", Arc::new(TableAt::new(catalog.clone())));
+        let engine = Engine {
+            ctx,
+            catalog,
+            slots: Arc::new(Semaphore::new(options.limits.max_concurrent)),
+            options,
+            cache: Mutex::new(ResultCache::default()),
+            missing_views: Mutex::new(Vec::new()),
+        };
+        engine.refresh(true).await?;
+        Ok(engine)
+    }
+
+    /// Views left out because the tables they read are not in the lake, with the reason.
+    pub fn missing_views(&self) -> Vec<(&'static str, String)> {
+        self.missing_views
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// The DataFusion session (for the Postgres endpoint's catalog).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Bytes the running queries hold now.
+    pub fn memory_reserved(&self) -> usize {
+        self.ctx.runtime_env().memory_pool.reserved()
+    }
+
+    /// Queries running now.
+    pub fn running(&self) -> usize {
+        self.options.limits.max_concurrent - self.slots.available_permits()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.options.limits
+    }
+
+    /// Picks up new commits; rebuilds the views when tables appeared or changed shape.
+    pub async fn refresh(&self, force: bool) -> Result<BTreeMap<String, i64>> {
+        let refresh = self.catalog.refresh(&self.ctx, force).await?;
+        if refresh.reshaped {
+            let missing = views::register(&self.ctx).await;
+            if let Ok(mut m) = self.missing_views.lock() {
+                *m = missing;
+            }
+        }
+        Ok(self.catalog.versions().await)
+    }
+
+    /// Runs one user statement within the guards.
+    pub async fn sql(&self, sql: &str) -> Result<Answer> {
+        let statement = guard::parse(sql)?;
+        let versions = Arc::new(self.refresh(false).await?);
+        let key = format!("{versions:?}\u{0}{sql}");
+        if let Some(answer) = self.cached(&key) {
+            return Ok(answer);
+        }
+        let answer = self.run(statement, versions).await?;
+        self.remember(key, &answer);
+        Ok(answer)
+    }
+
+    /// Runs a statement parsed elsewhere (the Postgres endpoint parses its own).
+    pub async fn statement(&self, statement: DfStatement) -> Result<Answer> {
+        guard::check(&statement)?;
+        let versions = Arc::new(self.refresh(false).await?);
+        self.run(statement, versions).await
+    }
+
+    /// Runs a plan made elsewhere (the Postgres endpoint's prepared statements).
+    pub async fn plan(&self, plan: LogicalPlan) -> Result<Answer> {
+        let versions = Arc::new(self.refresh(false).await?);
+        self.execute(plan, versions).await
+    }
+
+    async fn run(
+        &self,
+        statement: DfStatement,
+        versions: Arc<BTreeMap<String, i64>>,
+    ) -> Result<Answer> {
+        let plan = self.ctx.state().statement_to_plan(statement).await?;
+        self.execute(plan, versions).await
+    }
+
+    /// Executes a plan in a free slot, within the time, memory and row limits. Dropping the
+    /// stream on a timeout or a row overflow cancels the work still running.
+    async fn execute(
+        &self,
+        plan: LogicalPlan,
+        versions: Arc<BTreeMap<String, i64>>,
+    ) -> Result<Answer> {
+        guard::check_plan(&plan)?;
+        let limits = &self.options.limits;
+        let _slot = tokio::time::timeout(limits.queue_wait, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                QueryError::new(
+                    "busy",
+                    format!(
+                        "{} queries are already running and none finished within {:?}; try again shortly",
+                        limits.max_concurrent, limits.queue_wait
+                    ),
+                )
+            })?
+            .map_err(|_| QueryError::new("internal", "the query slots are closed"))?;
+        let work = async {
+            let df = self.ctx.execute_logical_plan(plan).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let mut stream = df.execute_stream().await?;
+            let mut batches = Vec::new();
+            let mut rows = 0;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                rows += batch.num_rows();
+                if rows > limits.max_rows {
+                    return Err(QueryError::new(
+                        "too_many_rows",
+                        format!(
+                            "the result has more than {} rows; add LIMIT, filter or aggregate, \
+                             or take whole tables from a Parquet export",
+                            limits.max_rows
+                        ),
+                    ));
+                }
+                batches.push(batch);
+            }
+            Ok(Answer {
+                schema,
+                batches: Arc::new(batches),
+                versions,
+            })
+        };
+        tokio::time::timeout(limits.timeout, work)
+            .await
+            .map_err(|_| {
+                QueryError::new(
+                    "timeout",
+                    format!(
+                        "the query ran longer than {:?} and was cancelled; filter or aggregate earlier",
+                        limits.timeout
+                    ),
+                )
+            })?
+    }
+
+    fn cached(&self, key: &str) -> Option<Answer> {
+        if !self.options.result_cache {
+            return None;
+        }
+        self.cache.lock().ok()?.answers.get(key).cloned()
+    }
+
+    fn remember(&self, key: String, answer: &Answer) {
+        if !self.options.result_cache || answer.rows() > CACHE_ROWS {
+            return;
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.answers.insert(key.clone(), answer.clone()).is_none() {
+                cache.order.push_back(key);
+            }
+            while cache.order.len() > CACHE_ENTRIES {
+                if let Some(old) = cache.order.pop_front() {
+                    cache.answers.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// The lake's tables and the views, with their columns and what they mean.
+    pub async fn tables(&self) -> Result<Vec<TableInfo>> {
+        let versions = self.refresh(false).await?;
+        let mut out = Vec::new();
+        for (name, version) in &versions {
+            out.push(
+                self.describe(name, "table", String::new(), Some(*version), None)
+                    .await?,
+            );
+        }
+        let missing: Vec<&str> = self
+            .missing_views
+            .lock()
+            .map(|m| m.iter().map(|(n, _)| *n).collect())
+            .unwrap_or_default();
+        for view in views::views() {
+            if !missing.contains(&view.name) {
+                out.push(
+                    self.describe(
+                        view.name,
+                        "view",
+                        view.description.to_string(),
+                        None,
+                        Some(view.sql),
+                    )
+                    .await?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe(
+        &self,
+        name: &str,
+        kind: &'static str,
+        description: String,
+        version: Option<i64>,
+        definition: Option<String>,
+    ) -> Result<TableInfo> {
+        let provider = self
+            .ctx
+            .table_provider(name)
+            .await
+            .map_err(QueryError::from)?;
+        let columns = provider
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| ColumnInfo {
+                name: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+                comment: f.metadata().get("comment").cloned(),
+            })
+            .collect();
+        Ok(TableInfo {
+            name: name.to_string(),
+            kind,
+            description,
+            version,
+            definition,
+            columns,
+        })
+    }
+}

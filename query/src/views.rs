@@ -1,0 +1,640 @@
+//! The semantic views: the numbers people ask for, defined once in SQL over the lake's tables.
+//!
+//! Most views are cut by `grain`: `city`, `county`, `town` (and, where the facts carry an
+//! industry, `industry`, `county_industry`, `town_industry`). A rate is computed from the sums at
+//! its own grain, so a county's formation rate is its covered enterprises over its enterprises,
+//! not an average of its towns' rates. Rates are fractions (0.85 for 85%).
+
+use datafusion::prelude::SessionContext;
+
+/// A view: its name, what it answers, and its SQL.
+#[derive(Debug)]
+pub struct View {
+    /// Name in SQL.
+    pub name: &'static str,
+    /// What it answers, in Chinese and English.
+    pub description: &'static str,
+    /// The `SELECT` that defines it.
+    pub sql: String,
+}
+
+/// The grouping sets of a fact cut by place and industry, with `year` and `extra` keys.
+fn place_and_industry_sets(extra: &str) -> String {
+    let sets = [
+        "",
+        ", county_code",
+        ", county_code, town_code",
+        ", industry_code",
+        ", county_code, industry_code",
+        ", county_code, town_code, industry_code",
+    ];
+    let sets: Vec<String> = sets.iter().map(|s| format!("(year{extra}{s})")).collect();
+    format!("GROUPING SETS ({})", sets.join(", "))
+}
+
+/// The grouping sets of a fact cut by place only.
+fn place_sets(extra: &str) -> String {
+    let sets = ["", ", county_code", ", county_code, town_code"];
+    let sets: Vec<String> = sets.iter().map(|s| format!("(year{extra}{s})")).collect();
+    format!("GROUPING SETS ({})", sets.join(", "))
+}
+
+/// The grain of a grouped row, read from which keys were rolled up (base rows never have null
+/// keys: they are coalesced to '' first).
+const GRAIN: &str = "CASE \
+    WHEN g.county_code IS NULL AND g.industry_code IS NULL THEN 'city' \
+    WHEN g.county_code IS NULL THEN 'industry' \
+    WHEN g.town_code IS NULL AND g.industry_code IS NULL THEN 'county' \
+    WHEN g.town_code IS NULL THEN 'county_industry' \
+    WHEN g.industry_code IS NULL THEN 'town' \
+    ELSE 'town_industry' END";
+
+const PLACE_GRAIN: &str = "CASE WHEN g.county_code IS NULL THEN 'city' \
+    WHEN g.town_code IS NULL THEN 'county' ELSE 'town' END";
+
+/// Joins that add names to codes.
+const NAMES: &str = "LEFT JOIN regions rc ON rc.code = g.county_code \
+    LEFT JOIN regions rt ON rt.code = g.town_code";
+
+/// Joins on the grouped keys, null meaning rolled up.
+fn same_cell(a: &str, b: &str, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| format!("({a}.{k} IS NOT DISTINCT FROM {b}.{k})"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// Enterprises (the denominators of coverage) at every place-and-industry grain.
+fn enterprise_cells() -> String {
+    format!(
+        "SELECT year, county_code, town_code, industry_code, \
+           sum(enterprises) AS enterprises, sum(enterprise_employees) AS enterprise_employees \
+         FROM (SELECT year, county_code, coalesce(town_code, '') AS town_code, \
+                 coalesce(industry_code, '') AS industry_code, \
+                 count(*) AS enterprises, sum(employees) AS enterprise_employees \
+               FROM enterprises GROUP BY 1, 2, 3, 4) \
+         GROUP BY {}",
+        place_and_industry_sets("")
+    )
+}
+
+fn union_coverage() -> String {
+    format!(
+        "WITH u AS ( \
+           SELECT year, county_code, town_code, industry_code, count(*) AS unions, \
+             sum(enterprises_covered) AS enterprises_covered, sum(employees) AS employees, \
+             sum(members) AS members, sum(female_members) AS female_members, \
+             sum(migrant_members) AS migrant_members, sum(new_members) AS new_members, \
+             sum(new_migrant_members) AS new_migrant_members, \
+             sum(CASE WHEN extract(year FROM founded_date) = year THEN 1 ELSE 0 END) AS unions_founded \
+           FROM (SELECT year, county_code, coalesce(town_code, '') AS town_code, \
+                   coalesce(industry_code, '') AS industry_code, enterprises_covered, employees, members, \
+                   female_members, migrant_members, new_members, new_migrant_members, founded_date \
+                 FROM grassroots_unions) \
+           GROUP BY {sets}), \
+         e AS ({enterprises}), \
+         g AS (SELECT u.*, e.enterprises, e.enterprise_employees FROM u LEFT JOIN e ON u.year = e.year AND {cell}) \
+         SELECT {GRAIN} AS grain, g.year, g.county_code, rc.name_zh AS county_name, \
+           g.town_code, rt.name_zh AS town_name, g.industry_code, i.name_zh AS industry_name, \
+           g.unions, g.unions_founded, coalesce(g.enterprises, 0) AS enterprises, g.enterprises_covered, \
+           g.employees, g.members, g.female_members, g.migrant_members, g.new_members, g.new_migrant_members, \
+           CAST(g.enterprises_covered AS DOUBLE) / NULLIF(g.enterprises, 0) AS formation_rate, \
+           CAST(g.members AS DOUBLE) / NULLIF(g.employees, 0) AS membership_rate, \
+           CAST(g.migrant_members AS DOUBLE) / NULLIF(g.members, 0) AS migrant_share, \
+           CAST(g.female_members AS DOUBLE) / NULLIF(g.members, 0) AS female_share \
+         FROM g {NAMES} LEFT JOIN industries i ON i.code = g.industry_code",
+        sets = place_and_industry_sets(""),
+        enterprises = enterprise_cells(),
+        cell = same_cell("u", "e", &["county_code", "town_code", "industry_code"]),
+    )
+}
+
+fn aid_summary() -> String {
+    format!(
+        "WITH a AS ( \
+           SELECT year, programme, county_code, town_code, sum(amount) AS amount, \
+             sum(recipients) AS recipients, sum(enterprises_visited) AS enterprises_visited, \
+             count(*) AS batches \
+           FROM (SELECT year, programme, county_code, coalesce(town_code, '') AS town_code, amount, \
+                   recipients, enterprises_visited FROM aid_disbursements) \
+           GROUP BY {aid_sets}), \
+         years AS (SELECT DISTINCT year FROM aid_disbursements), \
+         h AS ( \
+           SELECT year, county_code, town_code, sum(households) AS households FROM ( \
+             SELECT y.year, hh.county_code, coalesce(hh.town_code, '') AS town_code, count(*) AS households \
+             FROM hardship_households hh JOIN years y ON hh.year <= y.year GROUP BY 1, 2, 3) \
+           GROUP BY {place_sets}) \
+         SELECT {PLACE_GRAIN} AS grain, g.year, g.programme, g.county_code, rc.name_zh AS county_name, \
+           g.town_code, rt.name_zh AS town_name, g.amount, g.recipients, g.enterprises_visited, g.batches, \
+           coalesce(g.households, 0) AS hardship_households, \
+           CAST(g.amount AS DOUBLE) / NULLIF(g.recipients, 0) AS amount_per_recipient, \
+           CAST(g.amount AS DOUBLE) / NULLIF(g.households, 0) AS amount_per_household \
+         FROM (SELECT a.*, h.households FROM a LEFT JOIN h ON a.year = h.year AND {cell}) g {NAMES}",
+        aid_sets = place_sets(", programme"),
+        place_sets = place_sets(""),
+        cell = same_cell("a", "h", &["county_code", "town_code"]),
+    )
+}
+
+fn contract_coverage() -> String {
+    format!(
+        "WITH k AS ( \
+           SELECT year, kind, county_code, town_code, industry_code, count(*) AS contracts, \
+             sum(enterprises_covered) AS enterprises_covered, sum(employees_covered) AS employees_covered, \
+             sum(offers_sent) AS offers_sent, sum(offers_replied) AS offers_replied \
+           FROM (SELECT c.year, c.kind, c.county_code, coalesce(u.town_code, '') AS town_code, \
+                   coalesce(u.industry_code, '') AS industry_code, c.enterprises_covered, \
+                   c.employees_covered, c.offers_sent, c.offers_replied \
+                 FROM collective_contracts c LEFT JOIN grassroots_unions u \
+                   ON u.year = c.year AND u.union_uscc = c.union_uscc) \
+           GROUP BY {sets}), \
+         e AS ({enterprises}), \
+         g AS (SELECT k.*, e.enterprises, e.enterprise_employees FROM k LEFT JOIN e ON k.year = e.year AND {cell}) \
+         SELECT {GRAIN} AS grain, g.year, g.kind, g.county_code, rc.name_zh AS county_name, \
+           g.town_code, rt.name_zh AS town_name, g.industry_code, i.name_zh AS industry_name, \
+           g.contracts, g.enterprises_covered, g.employees_covered, g.offers_sent, g.offers_replied, \
+           coalesce(g.enterprises, 0) AS enterprises, coalesce(g.enterprise_employees, 0) AS employees, \
+           CAST(g.enterprises_covered AS DOUBLE) / NULLIF(g.enterprises, 0) AS enterprise_coverage, \
+           CAST(g.employees_covered AS DOUBLE) / NULLIF(g.enterprise_employees, 0) AS employee_coverage, \
+           CAST(g.offers_replied AS DOUBLE) / NULLIF(g.offers_sent, 0) AS reply_rate \
+         FROM g {NAMES} LEFT JOIN industries i ON i.code = g.industry_code",
+        sets = place_and_industry_sets(", kind"),
+        enterprises = enterprise_cells(),
+        cell = same_cell("k", "e", &["county_code", "town_code", "industry_code"]),
+    )
+}
+
+fn rights_summary() -> String {
+    format!(
+        "SELECT {GRAIN} AS grain, g.year, g.kind, g.county_code, rc.name_zh AS county_name, \
+           g.town_code, rt.name_zh AS town_name, g.industry_code, i.name_zh AS industry_name, \
+           g.cases, g.workers, g.amount_recovered \
+         FROM (SELECT year, kind, county_code, town_code, industry_code, count(*) AS cases, \
+                 sum(workers) AS workers, sum(amount_recovered) AS amount_recovered \
+               FROM (SELECT year, kind, county_code, coalesce(town_code, '') AS town_code, \
+                       coalesce(industry_code, '') AS industry_code, workers, amount_recovered \
+                     FROM rights_cases) \
+               GROUP BY {sets}) g \
+         {NAMES} LEFT JOIN industries i ON i.code = g.industry_code",
+        sets = place_and_industry_sets(", kind"),
+    )
+}
+
+/// One row per metric from each row of `source` (a FROM clause, with its WHERE and GROUP BY):
+/// the metrics' values are computed side by side, then `unnest` turns them into rows named by
+/// `columns` (name, value), so the source is read once.
+fn unpivot(keys: &str, columns: (&str, &str), metrics: &[(&str, &str)], source: &str) -> String {
+    let (name_column, value_column) = columns;
+    let names: Vec<String> = metrics.iter().map(|(m, _)| sql_text(m)).collect();
+    let values: Vec<String> = (0..metrics.len()).map(|i| format!("v{i}")).collect();
+    let computed: Vec<String> = metrics
+        .iter()
+        .enumerate()
+        .map(|(i, (_, expr))| format!("CAST({expr} AS DOUBLE) AS v{i}"))
+        .collect();
+    let keys = if keys.is_empty() {
+        String::new()
+    } else {
+        format!("{keys}, ")
+    };
+    format!(
+        "SELECT {keys}unnest([{}]) AS {name_column}, unnest([{}]) AS {value_column} \
+         FROM (SELECT {keys}{} FROM {source})",
+        names.join(", "),
+        values.join(", "),
+        computed.join(", ")
+    )
+}
+
+/// The leadership's headline figures by year and place, one row per metric: the KPI cards and
+/// the map's metric selector read this.
+fn kpi() -> String {
+    let place = "grain, year, county_code, town_code";
+    let places = "grain IN ('city', 'county', 'town')";
+    let metric = ("metric", "value");
+    let coverage = unpivot(
+        place,
+        metric,
+        &[
+            ("grassroots_unions", "unions"),
+            ("members", "members"),
+            ("migrant_members", "migrant_members"),
+            ("formation_rate", "formation_rate"),
+            ("membership_rate", "membership_rate"),
+            ("migrant_share", "migrant_share"),
+        ],
+        &format!("union_coverage WHERE {places}"),
+    );
+    let amount =
+        |programme: &str| format!("sum(CASE WHEN programme = '{programme}' THEN amount END)");
+    let aid = unpivot(
+        place,
+        metric,
+        &[
+            ("aid_amount", "sum(amount)"),
+            ("aid_recipients", "sum(recipients)"),
+            (
+                "aid_per_recipient",
+                "CAST(sum(amount) AS DOUBLE) / NULLIF(sum(recipients), 0)",
+            ),
+            ("hardship_households", "max(hardship_households)"),
+            ("warmth_funds", &amount("送温暖")),
+            ("hardship_aid_funds", &amount("困难帮扶")),
+            ("education_aid_funds", &amount("金秋助学")),
+            ("cooling_funds", &amount("送清凉")),
+        ],
+        &format!("aid_summary GROUP BY {place}"),
+    );
+    let contracts = unpivot(
+        place,
+        metric,
+        &[
+            (
+                "contract_coverage",
+                "max(CASE WHEN kind = '综合集体合同' THEN enterprise_coverage END)",
+            ),
+            (
+                "od_contracts",
+                "sum(CASE WHEN kind = '职业病防治专项集体合同' THEN contracts END)",
+            ),
+        ],
+        &format!("contract_coverage WHERE {places} GROUP BY {place}"),
+    );
+    let rights = unpivot(
+        place,
+        metric,
+        &[
+            ("rights_cases", "sum(cases)"),
+            (
+                "wages_recovered",
+                "sum(CASE WHEN kind = '欠薪' THEN amount_recovered END)",
+            ),
+        ],
+        &format!("rights_summary WHERE {places} GROUP BY {place}"),
+    );
+    [coverage, aid, contracts, rights].join(" UNION ALL ")
+}
+
+/// Year-on-year change (同比) of every headline figure.
+const KPI_YOY: &str = "SELECT grain, year, county_code, town_code, metric, value, \
+    lag(value) OVER (PARTITION BY grain, county_code, town_code, metric ORDER BY year) AS previous_value, \
+    value / NULLIF(lag(value) OVER (PARTITION BY grain, county_code, town_code, metric ORDER BY year), 0) - 1 AS yoy \
+    FROM kpi";
+
+/// Each published figure that detail data can reproduce: the table holding it and the aggregate
+/// over that table that computes it (the generator's calibration computes the same).
+const COMPUTED: &[(&str, &[(&str, &str)])] = &[
+    (
+        "grassroots_unions",
+        &[
+            ("workers_led", "sum(CASE WHEN year = 2017 THEN members END)"),
+            (
+                "members_activated",
+                "sum(CASE WHEN year = 2017 THEN members END)",
+            ),
+            (
+                "union_members",
+                "sum(CASE WHEN year = 2017 THEN members END)",
+            ),
+            (
+                "grassroots_unions",
+                "count(CASE WHEN year = 2017 THEN 1 END)",
+            ),
+            (
+                "unions_founded",
+                "count(DISTINCT CASE WHEN founded_date >= DATE '2013-01-01' THEN union_uscc END)",
+            ),
+            (
+                "enterprises_covered_by_new_unions",
+                "sum(CASE WHEN year = 2017 AND founded_date >= DATE '2013-01-01' THEN enterprises_covered END)",
+            ),
+            ("new_members", "sum(new_members)"),
+            ("new_migrant_members", "sum(new_migrant_members)"),
+            (
+                "model_worker_homes",
+                "count(CASE WHEN year = 2017 AND model_home = '模范职工之家' THEN 1 END)",
+            ),
+            (
+                "model_worker_small_homes",
+                "count(CASE WHEN year = 2017 AND model_home = '模范职工小家' THEN 1 END)",
+            ),
+            (
+                "wage_bargaining_coverage",
+                "100.0 * sum(CASE WHEN year = 2017 AND wage_agreement THEN enterprises_covered ELSE 0 END) / sum(CASE WHEN year = 2017 THEN enterprises_covered END)",
+            ),
+        ],
+    ),
+    (
+        "regions",
+        &[(
+            "town_level_unions",
+            "count(CASE WHEN level IN ('town', 'park') THEN 1 END)",
+        )],
+    ),
+    (
+        "enterprises",
+        &[(
+            "harmonious_enterprises",
+            "count(CASE WHEN year = 2017 AND harmonious_level IN ('市级', '省级', '全国') THEN 1 END)",
+        )],
+    ),
+    (
+        "hardship_households",
+        &[("hardship_households", "count(*)")],
+    ),
+    (
+        "aid_disbursements",
+        &[
+            (
+                "warmth_funds",
+                "sum(CASE WHEN programme = '送温暖' THEN amount END)",
+            ),
+            (
+                "warmth_visits",
+                "sum(CASE WHEN programme = '送温暖' THEN recipients END)",
+            ),
+            (
+                "hardship_aid_funds",
+                "sum(CASE WHEN programme = '困难帮扶' THEN amount END)",
+            ),
+            (
+                "hardship_aid_recipients",
+                "sum(CASE WHEN programme = '困难帮扶' THEN recipients END)",
+            ),
+            (
+                "education_aid_funds",
+                "sum(CASE WHEN programme = '金秋助学' THEN amount END)",
+            ),
+            (
+                "education_aid_students",
+                "sum(CASE WHEN programme = '金秋助学' THEN recipients END)",
+            ),
+            (
+                "cooling_funds",
+                "sum(CASE WHEN programme = '送清凉' THEN amount END)",
+            ),
+            (
+                "cooling_workers",
+                "sum(CASE WHEN programme = '送清凉' THEN recipients END)",
+            ),
+            (
+                "cooling_enterprises_visited",
+                "sum(CASE WHEN programme = '送清凉' THEN enterprises_visited END)",
+            ),
+        ],
+    ),
+    (
+        "collective_contracts",
+        &[
+            ("wage_offers_sent", "sum(offers_sent)"),
+            (
+                "od_contract_enterprises",
+                "sum(CASE WHEN kind = '职业病防治专项集体合同' THEN enterprises_covered END)",
+            ),
+        ],
+    ),
+    (
+        "service_sites",
+        &[
+            (
+                "mother_rooms",
+                "count(DISTINCT CASE WHEN year = 2017 AND kind = '妈妈小屋' THEN site_id END)",
+            ),
+            (
+                "mother_room_visits",
+                "sum(CASE WHEN kind = '妈妈小屋' THEN visits END)",
+            ),
+            (
+                "mediation_bodies",
+                "count(DISTINCT CASE WHEN year = 2017 AND kind = '劳动争议调解组织' THEN site_id END)",
+            ),
+            (
+                "legal_supervision_bodies",
+                "count(DISTINCT CASE WHEN year = 2017 AND kind = '工会劳动法律监督组织' THEN site_id END)",
+            ),
+        ],
+    ),
+    (
+        "rights_cases",
+        &[
+            (
+                "petitions",
+                "count(CASE WHEN kind IN ('来信', '来访', '来电') THEN 1 END)",
+            ),
+            (
+                "legal_aid_cases",
+                "count(CASE WHEN kind = '法律援助' THEN 1 END)",
+            ),
+            (
+                "wage_arrears_cases",
+                "count(CASE WHEN kind = '欠薪' THEN 1 END)",
+            ),
+            (
+                "wage_arrears_workers",
+                "sum(CASE WHEN kind = '欠薪' THEN workers END)",
+            ),
+            (
+                "wage_arrears_recovered",
+                "sum(CASE WHEN kind = '欠薪' THEN amount_recovered END)",
+            ),
+        ],
+    ),
+    (
+        "activities",
+        &[
+            (
+                "labour_contest_units",
+                "sum(CASE WHEN kind = '劳动竞赛' THEN units END)",
+            ),
+            (
+                "labour_contest_workers",
+                "sum(CASE WHEN kind = '劳动竞赛' THEN participants END)",
+            ),
+            (
+                "labour_contest_projects",
+                "sum(CASE WHEN kind = '劳动竞赛' THEN projects END)",
+            ),
+            (
+                "skills_contest_industries",
+                "count(DISTINCT CASE WHEN kind = '技能大赛' THEN industry_code END)",
+            ),
+            (
+                "skills_contest_trades",
+                "sum(CASE WHEN kind = '技能大赛' THEN trades END)",
+            ),
+            (
+                "skills_contest_participants",
+                "sum(CASE WHEN kind = '技能大赛' THEN participants END)",
+            ),
+            (
+                "training_classes",
+                "count(CASE WHEN kind = '培训班' THEN 1 END)",
+            ),
+            (
+                "training_trainees",
+                "sum(CASE WHEN kind = '培训班' THEN participants END)",
+            ),
+            (
+                "innovation_results",
+                "sum(CASE WHEN kind = '职工自主创新' THEN results END)",
+            ),
+            (
+                "innovation_recommended",
+                "sum(CASE WHEN kind = '职工自主创新' THEN recommended END)",
+            ),
+            (
+                "innovation_converted",
+                "sum(CASE WHEN kind = '职工自主创新' THEN converted END)",
+            ),
+            (
+                "innovation_benefit",
+                "sum(CASE WHEN kind = '职工自主创新' THEN benefit END)",
+            ),
+            (
+                "five_small_projects",
+                "sum(CASE WHEN kind = '五小创新' THEN projects END)",
+            ),
+            (
+                "five_small_awarded",
+                "sum(CASE WHEN kind = '五小创新' THEN awarded END)",
+            ),
+            (
+                "ankang_cup_enterprises",
+                "sum(CASE WHEN kind = '安康杯' THEN enterprises END)",
+            ),
+            (
+                "ankang_cup_teams",
+                "sum(CASE WHEN kind = '安康杯' THEN teams END)",
+            ),
+            (
+                "ankang_cup_workers",
+                "sum(CASE WHEN kind = '安康杯' THEN participants END)",
+            ),
+            (
+                "ankang_cup_advanced",
+                "sum(CASE WHEN kind = '安康杯' THEN awarded END)",
+            ),
+            (
+                "yifa_sanka_enterprises",
+                "sum(CASE WHEN kind = '一法三卡' THEN enterprises END)",
+            ),
+            ("job_fairs", "count(CASE WHEN kind = '招聘会' THEN 1 END)"),
+            (
+                "job_seekers_placed",
+                "sum(CASE WHEN kind = '招聘会' THEN participants END)",
+            ),
+            (
+                "moral_lectures",
+                "count(CASE WHEN kind = '道德讲堂' THEN 1 END)",
+            ),
+            (
+                "worker_rep_trainees",
+                "sum(CASE WHEN kind = '职工代表培训' THEN participants END)",
+            ),
+            (
+                "worker_rep_proposals",
+                "sum(CASE WHEN kind = '职工代表提案' THEN results END)",
+            ),
+        ],
+    ),
+];
+
+fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Published figures against the detail data: for every figure, the computed value, the gap
+/// and a verdict that honours the qualifier (exact, more than, at least, about).
+fn reconciliation() -> String {
+    let computed = COMPUTED
+        .iter()
+        .map(|(table, figures)| unpivot("", ("key", "computed"), figures, table))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let reasons = unionstat_datasets::calibration::NOT_REPRODUCIBLE
+        .iter()
+        .map(|(key, why)| format!("({}, {})", sql_text(key), sql_text(why)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "WITH computed AS ({computed}), \
+         reasons AS (SELECT * FROM (VALUES {reasons}) AS r (key, reason)) \
+         SELECT p.key, p.indicator_zh, p.indicator_en, p.unit, p.qualifier, p.period_start, p.period_end, \
+           p.value AS published, p.upper_bound, c.computed, c.computed - p.value AS gap, \
+           CASE \
+             WHEN c.computed IS NULL THEN 'not_computable' \
+             WHEN p.qualifier = 'exact' AND abs(c.computed - p.value) <= 1e-6 * greatest(abs(p.value), 1) THEN 'match' \
+             WHEN p.qualifier = 'more_than' AND c.computed > p.value \
+               AND (p.upper_bound IS NULL OR c.computed < p.upper_bound) THEN 'match' \
+             WHEN p.qualifier = 'at_least' AND c.computed >= p.value - 1e-6 * greatest(abs(p.value), 1) THEN 'match' \
+             WHEN p.qualifier = 'about' AND abs(c.computed - p.value) <= 0.2 * p.value THEN 'match' \
+             ELSE 'mismatch' END AS verdict, \
+           CASE \
+             WHEN r.reason IS NOT NULL THEN r.reason \
+             WHEN c.key IS NULL THEN 'no rule computes this figure yet' \
+             WHEN c.computed IS NULL THEN 'the detail data it needs is not in the lake' \
+           END AS reason \
+         FROM published_indicators p \
+         LEFT JOIN computed c ON c.key = p.key \
+         LEFT JOIN reasons r ON r.key = p.key"
+    )
+}
+
+/// Every view, in an order in which each is defined after the views it reads.
+pub fn views() -> Vec<View> {
+    vec![
+        View {
+            name: "union_coverage",
+            description: "建会入会：基层工会、会员、农民工会员、建会率、入会率 / unions, members, formation and membership rates by year, place and industry",
+            sql: union_coverage(),
+        },
+        View {
+            name: "aid_summary",
+            description: "困难帮扶：按项目的金额、人次、人均、户均 / aid by programme: amount, recipients, per recipient, per hardship household",
+            sql: aid_summary(),
+        },
+        View {
+            name: "contract_coverage",
+            description: "集体合同：覆盖企业与职工、要约与答复 / collective contracts by kind: coverage of enterprises and employees, offers and replies",
+            sql: contract_coverage(),
+        },
+        View {
+            name: "rights_summary",
+            description: "维权：来信来访、法律援助、欠薪案件与追回金额 / rights cases, workers and wages recovered",
+            sql: rights_summary(),
+        },
+        View {
+            name: "kpi",
+            description: "核心指标（长表）：按年份与地区 / headline figures by year and place, one row per metric",
+            sql: kpi(),
+        },
+        View {
+            name: "kpi_yoy",
+            description: "核心指标同比 / headline figures with the previous year's value and the year-on-year change",
+            sql: KPI_YOY.to_string(),
+        },
+        View {
+            name: "reconciliation",
+            description: "与公开数据核对 / published figures against the detail data, with the gap and a verdict",
+            sql: reconciliation(),
+        },
+    ]
+}
+
+/// Registers every view whose tables exist; returns the views left out, with why.
+pub async fn register(ctx: &SessionContext) -> Vec<(&'static str, String)> {
+    let mut missing = Vec::new();
+    for view in views() {
+        let _ = ctx.deregister_table(view.name);
+        let sql = format!("CREATE VIEW {} AS {}", view.name, view.sql);
+        let created = match ctx.sql(&sql).await {
+            Ok(df) => df.collect().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = created {
+            tracing::info!(view = view.name, error = %e, "view left out until its tables exist");
+            missing.push((view.name, e.to_string()));
+        }
+    }
+    missing
+}

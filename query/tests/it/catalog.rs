@@ -1,0 +1,108 @@
+//! The engine follows the lake: new commits are seen without a restart, and earlier versions
+//! stay readable through `table_at`.
+
+use std::time::Duration;
+
+use unionstat_query::{Engine, EngineOptions};
+
+use crate::fixture;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_submission_is_seen_without_a_restart_and_the_old_version_stays_readable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lake = dir.path().join("lake");
+    let first = fixture::return_file("基层工会组织情况", 2016, "350802");
+    let second = fixture::return_file("基层工会组织情况", 2017, "350802");
+    let enterprises = fixture::return_file("企业建会情况", 2016, "350802");
+    fixture::ingest(
+        vec![fixture::data().join("reference"), first, enterprises],
+        &lake,
+    );
+
+    let options = EngineOptions {
+        refresh_interval: Duration::from_millis(10),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(&lake.to_string_lossy(), options)
+        .await
+        .expect("engine");
+    let count = "SELECT count(*) FROM grassroots_unions";
+    let before: i64 = fixture::scalar(&engine, count)
+        .await
+        .parse()
+        .expect("count");
+    assert!(before > 100, "2016 return of 新罗区 has {before} unions");
+    let version = engine.refresh(true).await.expect("versions")["grassroots_unions"];
+
+    fixture::ingest(vec![second], &lake);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let after: i64 = fixture::scalar(&engine, count)
+        .await
+        .parse()
+        .expect("count");
+    assert!(
+        after > before,
+        "after the 2017 return: {after}, before: {before}"
+    );
+    let years = fixture::scalar(&engine, "SELECT count(DISTINCT year) FROM union_coverage").await;
+    assert_eq!(years, "2", "views follow the new commit too");
+
+    let old = fixture::scalar(
+        &engine,
+        &format!("SELECT count(*) FROM table_at('grassroots_unions', {version})"),
+    )
+    .await;
+    assert_eq!(old.parse::<i64>().expect("count"), before);
+    let future = engine
+        .sql("SELECT count(*) FROM table_at('grassroots_unions', '2000-01-01T00:00:00Z')")
+        .await
+        .expect_err("no version existed in 2000");
+    assert_eq!(future.code, "invalid_sql", "{future}");
+    assert!(future.message.contains("grassroots_unions"), "{future}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_and_views_are_listed_with_columns_and_comments() {
+    let engine = fixture::engine().await;
+    assert_eq!(
+        engine.missing_views(),
+        vec![],
+        "every view registers over a full lake"
+    );
+    let tables = engine.tables().await.expect("tables");
+    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    for expected in [
+        "grassroots_unions",
+        "regions",
+        "published_indicators",
+        "union_coverage",
+        "reconciliation",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let unions = tables
+        .iter()
+        .find(|t| t.name == "grassroots_unions")
+        .expect("unions");
+    assert_eq!(unions.kind, "table");
+    assert!(unions.version.is_some());
+    let members = unions
+        .columns
+        .iter()
+        .find(|c| c.name == "members")
+        .expect("members column");
+    assert_eq!(members.data_type, "Int64");
+    assert_eq!(
+        members.comment.as_deref(),
+        Some("会员人数 / members at year end")
+    );
+    let view = tables
+        .iter()
+        .find(|t| t.name == "union_coverage")
+        .expect("view");
+    assert_eq!(view.kind, "view");
+    assert!(view.description.contains("建会率"));
+}

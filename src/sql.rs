@@ -1,0 +1,198 @@
+//! `unionstat sql` (one query, or a prompt when none is given) and `unionstat serve` (the SQL
+//! endpoints over HTTP and the Postgres protocol).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use unionstat_query::config::QueryConfig;
+use unionstat_query::output::{self, Format};
+use unionstat_query::pg::Credentials;
+use unionstat_query::{Engine, EngineOptions};
+
+/// Flags shared by `sql` and `serve`.
+#[derive(Debug, Args)]
+pub struct LakeArgs {
+    /// The lake: the folder (or object-store URL) `unionstat ingest` wrote.
+    #[arg(long)]
+    pub lake: String,
+    /// A TOML configuration file; its `[query]` section sets the limits and the Postgres login.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `unionstat sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    lake: LakeArgs,
+    /// Output format: table, csv, json or parquet.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// The query; without one, statements are read from standard input, each ending with `;`.
+    query: Option<String>,
+}
+
+/// `unionstat serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    #[command(flatten)]
+    pub addresses: Addresses,
+}
+
+/// Where the servers listen.
+#[derive(Debug, Args)]
+pub struct Addresses {
+    /// Address of the HTTP API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: String,
+    /// Address of the Postgres endpoint.
+    #[arg(long, default_value = "127.0.0.1:5433")]
+    pub pg: String,
+}
+
+fn config(args: &LakeArgs) -> Result<QueryConfig, String> {
+    match &args.config {
+        Some(path) => QueryConfig::load(path).map_err(|e| e.message),
+        None => Ok(QueryConfig::default()),
+    }
+}
+
+async fn open(args: &LakeArgs, config: &QueryConfig) -> Result<Engine, String> {
+    let defaults = EngineOptions::default();
+    let options = EngineOptions {
+        limits: config.limits(),
+        result_cache: config.result_cache.unwrap_or(defaults.result_cache),
+        ..defaults
+    };
+    let engine = Engine::open(&args.lake, options)
+        .await
+        .map_err(|e| e.message)?;
+    for (view, reason) in engine.missing_views() {
+        eprintln!("note: view {view} is not available yet: {reason}");
+    }
+    Ok(engine)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `unionstat sql`; exit code 0, or 1 when a statement failed.
+pub fn run_sql(args: &SqlArgs) -> Result<u8, String> {
+    let format: Format = args
+        .format
+        .parse()
+        .map_err(|e: unionstat_query::QueryError| e.message)?;
+    let config = config(&args.lake)?;
+    runtime()?.block_on(async {
+        let engine = open(&args.lake, &config).await?;
+        if let Some(query) = &args.query {
+            let answer = engine.sql(query).await.map_err(|e| e.to_string())?;
+            let bytes = output::write(&answer, format).map_err(|e| e.to_string())?;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| e.to_string())?;
+            if format == Format::Table {
+                println!("\n({} rows)", answer.rows());
+            }
+            return Ok(0);
+        }
+        repl(&engine, format).await
+    })
+}
+
+/// Reads statements until end of input; a failed statement is reported and the next one runs.
+async fn repl(engine: &Engine, format: Format) -> Result<u8, String> {
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        println!(
+            "unionstat SQL — end each statement with ;  `SHOW TABLES;` lists tables, Ctrl-D quits"
+        );
+    }
+    let mut failed = false;
+    let mut pending = String::new();
+    let mut lines = std::io::stdin().lock().lines();
+    loop {
+        if interactive {
+            print!(
+                "{}",
+                if pending.is_empty() {
+                    "unionstat> "
+                } else {
+                    "      ...> "
+                }
+            );
+            std::io::stdout().flush().map_err(|e| e.to_string())?;
+        }
+        let Some(line) = lines.next() else { break };
+        pending.push_str(&line.map_err(|e| e.to_string())?);
+        pending.push('\n');
+        if !pending.trim_end().ends_with(';') {
+            continue;
+        }
+        let sql = std::mem::take(&mut pending);
+        match engine.sql(sql.trim().trim_end_matches(';')).await {
+            Ok(answer) => {
+                let bytes = output::write(&answer, format).map_err(|e| e.to_string())?;
+                std::io::stdout()
+                    .write_all(&bytes)
+                    .map_err(|e| e.to_string())?;
+                if format == Format::Table {
+                    println!("\n({} rows)", answer.rows());
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    Ok(u8::from(failed))
+}
+
+/// Runs `unionstat serve` until interrupted; `login` stands in for a Postgres login the
+/// environment and the config file do not give.
+pub fn run_serve(args: &ServeArgs, login: Option<Credentials>) -> Result<u8, String> {
+    let config = config(&args.lake)?;
+    let addresses = &args.addresses;
+    runtime()?.block_on(async {
+        let engine = Arc::new(open(&args.lake, &config).await?);
+        match config.credentials().or(login) {
+            Some(credentials) => {
+                let user = credentials.user.clone();
+                let pg = unionstat_query::pg::serve(engine.clone(), &addresses.pg, credentials)
+                    .await
+                    .map_err(|e| e.message)?;
+                println!("Postgres endpoint: postgresql://{user}@{pg}/datafusion");
+            }
+            None => println!(
+                "Postgres endpoint off: set UNIONSTAT_PG_USER and UNIONSTAT_PG_PASSWORD \
+                 (or pg_user and pg_password in the config file's [query] section)"
+            ),
+        }
+        let listener = tokio::net::TcpListener::bind(&addresses.http)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot listen on {}: {e}; choose another --http address",
+                    addresses.http
+                )
+            })?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("SQL over HTTP: POST http://{addr}/api/sql, GET http://{addr}/api/tables");
+        axum::serve(listener, unionstat_query::http::router(engine))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(0)
+    })
+}
