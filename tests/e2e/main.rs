@@ -19,7 +19,13 @@ fn help_lists_only_the_commands_that_work() {
         .take_while(|l| !l.trim().is_empty())
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["generate", "ingest", "schema", "help"], "{help}");
+    assert_eq!(
+        commands,
+        [
+            "generate", "ingest", "schema", "sql", "serve", "demo", "help"
+        ],
+        "{help}"
+    );
 }
 
 #[test]
@@ -119,6 +125,45 @@ fn generated_returns_ingest_with_the_exit_code_for_quarantined_rows() {
     let out = ingest(&[]);
     let again = String::from_utf8_lossy(&out.stdout);
     assert!(again.contains(" 0 loaded, 0 partly loaded"), "{again}");
+    // Logs, not a terminal: one plain progress line per file.
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.lines().any(|l| l.starts_with("[1/")), "{progress}");
+
+    // SQL over the lake: one query, then statements from standard input.
+    let out = unionstat()
+        .args(["sql", "--format", "csv", "--lake"])
+        .arg(lake.path())
+        .arg("SELECT count(*) > 0 AS recorded FROM submissions")
+        .output()
+        .expect("unionstat runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "recorded\ntrue\n");
+    let mut repl = unionstat()
+        .args(["sql", "--format", "csv", "--lake"])
+        .arg(lake.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("unionstat runs");
+    use std::io::Write as _;
+    repl.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SELECT 6 * 7\n  AS answer;\nDROP TABLE submissions;\n")
+        .expect("write");
+    let out = repl.wait_with_output().expect("unionstat ends");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a refused statement sets exit code 1"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "answer\n42\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read_only"));
 }
 
 #[test]
