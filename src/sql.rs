@@ -95,17 +95,23 @@ pub fn run_sql(args: &SqlArgs) -> Result<u8, String> {
         let engine = open(&args.lake, &config).await?;
         if let Some(query) = &args.query {
             let answer = engine.sql(query).await.map_err(|e| e.to_string())?;
-            let bytes = output::write(&answer, format).map_err(|e| e.to_string())?;
-            std::io::stdout()
-                .write_all(&bytes)
-                .map_err(|e| e.to_string())?;
-            if format == Format::Table {
-                println!("\n({} rows)", answer.rows());
-            }
+            print_answer(&answer, format)?;
             return Ok(0);
         }
         repl(&engine, format).await
     })
+}
+
+/// Writes an answer to standard output; a text table ends with its row count.
+fn print_answer(answer: &unionstat_query::Answer, format: Format) -> Result<(), String> {
+    let bytes = output::write(answer, format).map_err(|e| e.to_string())?;
+    std::io::stdout()
+        .write_all(&bytes)
+        .map_err(|e| e.to_string())?;
+    if format == Format::Table {
+        println!("\n({} rows)", answer.rows());
+    }
+    Ok(())
 }
 
 /// Reads statements until end of input; a failed statement is reported and the next one runs.
@@ -139,15 +145,7 @@ async fn repl(engine: &Engine, format: Format) -> Result<u8, String> {
         }
         let sql = std::mem::take(&mut pending);
         match engine.sql(sql.trim().trim_end_matches(';')).await {
-            Ok(answer) => {
-                let bytes = output::write(&answer, format).map_err(|e| e.to_string())?;
-                std::io::stdout()
-                    .write_all(&bytes)
-                    .map_err(|e| e.to_string())?;
-                if format == Format::Table {
-                    println!("\n({} rows)", answer.rows());
-                }
-            }
+            Ok(answer) => print_answer(&answer, format)?,
             Err(e) => {
                 failed = true;
                 eprintln!("error: {e}");
