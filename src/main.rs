@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod progress;
+mod serve;
 mod sql;
 
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ enum Command {
     /// Run SQL over the lake (one query, or a prompt reading statements from standard input).
     Sql(sql::SqlArgs),
     /// Serve SQL over HTTP and the Postgres protocol.
-    Serve(sql::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Generate Longyan's scale-1 returns if absent, ingest them if the lake is empty, and serve.
     Demo(DemoArgs),
 }
@@ -49,7 +50,7 @@ struct DemoArgs {
     #[arg(long, default_value = "data/lake")]
     lake: PathBuf,
     #[command(flatten)]
-    addresses: sql::Addresses,
+    addresses: serve::Addresses,
 }
 
 #[derive(Debug, Args)]
@@ -272,17 +273,17 @@ fn run_demo(args: &DemoArgs) -> Result<u8, String> {
             login.user, login.password
         );
     }
-    let serve = sql::ServeArgs {
+    let serve = serve::ServeArgs {
         lake: sql::LakeArgs {
             lake: args.lake.to_string_lossy().to_string(),
             config: None,
         },
-        addresses: sql::Addresses {
+        addresses: serve::Addresses {
             http: args.addresses.http.clone(),
             pg: args.addresses.pg.clone(),
         },
     };
-    sql::run_serve(&serve, Some(login))
+    serve::run_serve(&serve, Some(login))
 }
 
 fn main() -> ExitCode {
@@ -291,7 +292,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => run_generate(args).map(|()| 0).map_err(|e| e.to_string()),
         Command::Ingest(args) => run_ingest(args),
         Command::Sql(args) => sql::run_sql(args),
-        Command::Serve(args) => sql::run_serve(args, None),
+        Command::Serve(args) => serve::run_serve(args, None),
         Command::Demo(args) => run_demo(args),
         Command::Schema { table } => {
             match unionstat_ingest::dictionary::dictionary(table.as_deref()) {

@@ -1,14 +1,11 @@
-//! `unionstat sql` (one query, or a prompt when none is given) and `unionstat serve` (the SQL
-//! endpoints over HTTP and the Postgres protocol).
+//! `unionstat sql`: one query, or a prompt when none is given.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 use unionstat_query::config::QueryConfig;
 use unionstat_query::output::{self, Format};
-use unionstat_query::pg::Credentials;
 use unionstat_query::{Engine, EngineOptions};
 
 /// Flags shared by `sql` and `serve`.
@@ -34,34 +31,14 @@ pub struct SqlArgs {
     query: Option<String>,
 }
 
-/// `unionstat serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    #[command(flatten)]
-    pub lake: LakeArgs,
-    #[command(flatten)]
-    pub addresses: Addresses,
-}
-
-/// Where the servers listen.
-#[derive(Debug, Args)]
-pub struct Addresses {
-    /// Address of the HTTP API.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub http: String,
-    /// Address of the Postgres endpoint.
-    #[arg(long, default_value = "127.0.0.1:5433")]
-    pub pg: String,
-}
-
-fn config(args: &LakeArgs) -> Result<QueryConfig, String> {
+pub fn config(args: &LakeArgs) -> Result<QueryConfig, String> {
     match &args.config {
         Some(path) => QueryConfig::load(path).map_err(|e| e.message),
         None => Ok(QueryConfig::default()),
     }
 }
 
-async fn open(args: &LakeArgs, config: &QueryConfig) -> Result<Engine, String> {
+pub async fn open(args: &LakeArgs, config: &QueryConfig) -> Result<Engine, String> {
     let defaults = EngineOptions::default();
     let options = EngineOptions {
         limits: config.limits(),
@@ -77,7 +54,7 @@ async fn open(args: &LakeArgs, config: &QueryConfig) -> Result<Engine, String> {
     Ok(engine)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -153,44 +130,4 @@ async fn repl(engine: &Engine, format: Format) -> Result<u8, String> {
         }
     }
     Ok(u8::from(failed))
-}
-
-/// Runs `unionstat serve` until interrupted; `login` stands in for a Postgres login the
-/// environment and the config file do not give.
-pub fn run_serve(args: &ServeArgs, login: Option<Credentials>) -> Result<u8, String> {
-    let config = config(&args.lake)?;
-    let addresses = &args.addresses;
-    runtime()?.block_on(async {
-        let engine = Arc::new(open(&args.lake, &config).await?);
-        match config.credentials().or(login) {
-            Some(credentials) => {
-                let user = credentials.user.clone();
-                let pg = unionstat_query::pg::serve(engine.clone(), &addresses.pg, credentials)
-                    .await
-                    .map_err(|e| e.message)?;
-                println!("Postgres endpoint: postgresql://{user}@{pg}/datafusion");
-            }
-            None => println!(
-                "Postgres endpoint off: set UNIONSTAT_PG_USER and UNIONSTAT_PG_PASSWORD \
-                 (or pg_user and pg_password in the config file's [query] section)"
-            ),
-        }
-        let listener = tokio::net::TcpListener::bind(&addresses.http)
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot listen on {}: {e}; choose another --http address",
-                    addresses.http
-                )
-            })?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("SQL over HTTP: POST http://{addr}/api/sql, GET http://{addr}/api/tables");
-        axum::serve(listener, unionstat_query::http::router(engine))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(0)
-    })
 }

@@ -8,7 +8,8 @@ use datafusion::error::DataFusionError;
 #[error("{code}: {message}")]
 pub struct QueryError {
     /// Stable, machine-readable: `invalid_sql`, `read_only`, `file_access`, `unknown_table`,
-    /// `memory_limit`, `timeout`, `too_many_rows`, `busy`, `lake`, `internal`.
+    /// `memory_limit`, `timeout`, `too_many_rows`, `busy`, `lake`, `internal`, and for HTTP,
+    /// `bad_request` and `not_found`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -31,6 +32,7 @@ impl QueryError {
         match self.code {
             "invalid_sql" | "unknown_table" | "read_only" | "file_access" | "bad_request" => 400,
             "too_many_rows" | "memory_limit" => 422,
+            "not_found" => 404,
             "timeout" => 408,
             "busy" => 503,
             _ => 500,

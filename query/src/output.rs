@@ -22,6 +22,8 @@ pub enum Format {
     Arrow,
     /// Parquet (zstd).
     Parquet,
+    /// An Excel workbook with one sheet, for people who open results in Excel or WPS.
+    Xlsx,
 }
 
 impl FromStr for Format {
@@ -34,9 +36,10 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "arrow" | "ipc" => Ok(Format::Arrow),
             "parquet" => Ok(Format::Parquet),
+            "xlsx" => Ok(Format::Xlsx),
             other => Err(QueryError::new(
                 "bad_request",
-                format!("unknown format {other}; use table, csv, json, arrow or parquet"),
+                format!("unknown format {other}; use table, csv, json, arrow, parquet or xlsx"),
             )),
         }
     }
@@ -51,6 +54,19 @@ impl Format {
             Format::Json => "application/json",
             Format::Arrow => "application/vnd.apache.arrow.stream",
             Format::Parquet => "application/vnd.apache.parquet",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    /// The file extension of the format, for downloads.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Table => "txt",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Arrow => "arrow",
+            Format::Parquet => "parquet",
+            Format::Xlsx => "xlsx",
         }
     }
 
@@ -60,6 +76,7 @@ impl Format {
             ("text/csv", Format::Csv),
             ("application/vnd.apache.arrow.stream", Format::Arrow),
             ("application/vnd.apache.parquet", Format::Parquet),
+            ("spreadsheetml", Format::Xlsx),
             ("application/json", Format::Json),
             ("text/plain", Format::Table),
         ]
@@ -151,5 +168,49 @@ pub fn write(answer: &Answer, format: Format) -> Result<Vec<u8>> {
             writer.close().map_err(|e| failed("Parquet", e))?;
             Ok(out)
         }
+        Format::Xlsx => xlsx(answer).map_err(|e| failed("XLSX", e)),
     }
+}
+
+/// One sheet: a bold header row, numbers as numbers (so Excel can sum them), the rest as text.
+fn xlsx(answer: &Answer) -> std::result::Result<Vec<u8>, Box<dyn std::error::Error>> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::{DataType, Float64Type};
+
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (c, field) in answer.schema.fields().iter().enumerate() {
+        sheet.write_string_with_format(0, u16::try_from(c)?, field.name(), &bold)?;
+    }
+    let mut row = 1u32;
+    for batch in answer.batches.iter() {
+        for (c, column) in batch.columns().iter().enumerate() {
+            let c = u16::try_from(c)?;
+            let numeric = column.data_type().is_numeric();
+            let column = match column.data_type() {
+                DataType::Boolean => column.clone(),
+                _ if numeric => cast(column, &DataType::Float64)?,
+                _ => cast(column, &DataType::Utf8)?,
+            };
+            for r in 0..column.len() {
+                if column.is_null(r) {
+                    continue;
+                }
+                let at = row + u32::try_from(r)?;
+                match column.data_type() {
+                    DataType::Boolean => {
+                        sheet.write_boolean(at, c, column.as_boolean().value(r))?
+                    }
+                    DataType::Float64 => {
+                        sheet.write_number(at, c, column.as_primitive::<Float64Type>().value(r))?
+                    }
+                    _ => sheet.write_string(at, c, column.as_string::<i32>().value(r))?,
+                };
+            }
+        }
+        row += u32::try_from(batch.num_rows())?;
+    }
+    Ok(workbook.save_to_buffer()?)
 }

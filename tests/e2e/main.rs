@@ -1,6 +1,11 @@
 //! End-to-end tests of the `unionstat` binary as a user runs it.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod browser;
+mod dashboard;
+mod http;
+mod server;
+
 use std::process::Command;
 
 fn unionstat() -> Command {

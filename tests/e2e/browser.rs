@@ -1,0 +1,354 @@
+//! The dashboard in headless Chromium, driven through chromedriver (WebDriver) as a person uses
+//! it: it loads without console errors, draws the seven counties, drills into a county's towns on
+//! a click, shows the same KPI numbers as SQL, and switches to English. Screenshots are saved in
+//! `target/tmp/screenshots/` for people to look at.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::dashboard::sql;
+use crate::http::request;
+use crate::server::Server;
+
+/// A chromedriver process and one browser session.
+struct Browser {
+    driver: Child,
+    addr: String,
+    session: String,
+}
+
+impl Browser {
+    /// A headless Chromium, or `None` (with a notice) where none is installed and `CI` is unset.
+    fn start() -> Option<Browser> {
+        let installed = Command::new("chromedriver")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !installed {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromedriver is missing; scripts/setup installs chromium and chromium-driver"
+            );
+            eprintln!("NOTICE: browser tests skipped: no chromedriver (scripts/setup installs it)");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let addr = format!("127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1920,1080",
+            "--lang=zh-CN",
+            "--disable-dev-shm-usage",
+        ];
+        let mut options = json!({"args": args});
+        if std::path::Path::new("/usr/bin/chromium").exists() {
+            options["binary"] = json!("/usr/bin/chromium");
+        }
+        let mut browser = Browser {
+            driver,
+            addr,
+            session: String::new(),
+        };
+        let created = browser.call(
+            "POST",
+            "/session",
+            json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": options,
+                "goog:loggingPrefs": {"browser": "ALL"},
+            }}}),
+        );
+        browser.session = created["sessionId"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        Some(browser)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = body.to_string();
+        let r = request(
+            &self.addr,
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        let answer = r.json();
+        assert_eq!(r.status, 200, "{method} {path}: {answer}");
+        answer["value"].clone()
+    }
+
+    fn session(&self, method: &str, path: &str, body: Value) -> Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.session("POST", "/url", json!({"url": url}));
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.session(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+    }
+
+    /// Waits until `condition` (a JavaScript expression) is true.
+    fn wait_for(&self, condition: &str, what: &str) {
+        let started = Instant::now();
+        while self.script(&format!("return !!({condition});")) != json!(true) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "timed out waiting: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn click(&self, css: &str) {
+        let found = self.session(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        let id = found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .expect("an element")
+            .to_string();
+        self.session("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    /// A real mouse click at (x, y) in the page.
+    fn click_at(&self, x: i64, y: i64) {
+        self.session(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "duration": 0, "origin": "viewport", "x": x, "y": y},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerUp", "button": 0},
+                ]}]}),
+        );
+    }
+
+    fn screenshot(&self, name: &str) {
+        // Charts animate into place for about a second.
+        std::thread::sleep(Duration::from_millis(1500));
+        let png = self.session("GET", "/screenshot", json!({}));
+        let bytes = base64_decode(png.as_str().expect("base64"));
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), bytes).expect("screenshot written");
+    }
+
+    /// Console messages at SEVERE level since the last call.
+    fn console_errors(&self) -> Vec<String> {
+        let log = self.session("POST", "/se/log", json!({"type": "browser"}));
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = request(
+                &self.addr,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                &[],
+                b"",
+            );
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+    {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// How the UI writes a count in Chinese: 万 from ten thousand, with at most two decimals.
+fn chinese_count(v: f64, unit: &str) -> String {
+    if v >= 1e4 {
+        let text = format!("{:.2}", v / 1e4);
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        format!("{text}万{unit}")
+    } else {
+        let n = v.round() as i64;
+        let text = if n >= 1000 {
+            format!("{},{:03}", n / 1000, n % 1000)
+        } else {
+            n.to_string()
+        };
+        format!("{text}{unit}")
+    }
+}
+
+#[test]
+fn the_dashboard_draws_longyan_and_drills_into_a_county() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::serve();
+    let started = Instant::now();
+    browser.go(&format!("http://{}/", server.addr));
+    browser.wait_for("document.body.dataset.ready", "the first render");
+    assert_eq!(
+        browser.script("return document.body.dataset.ready;"),
+        json!("yes"),
+        "{}",
+        browser.script("return document.getElementById('map-error').textContent;")
+    );
+    eprintln!(
+        "map drawn {} ms after navigation",
+        started.elapsed().as_millis()
+    );
+    browser.screenshot("dashboard-zh");
+
+    // Seven counties drawn, each with a value.
+    let map = "echarts.getInstanceByDom(document.getElementById('map'))";
+    let drawn = browser.script(&format!(
+        "const o = {map}.getOption(); return [echarts.getMap(o.geo[0].map).geoJSON.features.length, \
+         o.series[0].data.filter(d => d.value !== null).length];"
+    ));
+    assert_eq!(drawn, json!([7, 7]));
+
+    // The KPI cards hold the kpi view's numbers for the latest year, written as Chinese readers expect.
+    let kpi = sql(
+        &server.addr,
+        "SELECT metric, value FROM kpi WHERE grain = 'city' AND year = 2017",
+    );
+    let cards = browser.script(
+        "return [...document.querySelectorAll('.kpi')].map(k => [k.dataset.metric, k.dataset.value, \
+         k.querySelector('.value').textContent]);",
+    );
+    let cards = cards.as_array().expect("cards");
+    assert_eq!(cards.len(), 13);
+    for card in cards {
+        let metric = card[0].as_str().expect("metric");
+        let shown: f64 = card[1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .expect("a value");
+        let computed = kpi
+            .iter()
+            .find(|r| r["metric"] == metric)
+            .and_then(|r| r["value"].as_f64())
+            .unwrap_or_else(|| panic!("{metric} not in kpi"));
+        assert_eq!(shown, computed, "{metric}");
+        match metric {
+            "members" => assert_eq!(card[2], json!(chinese_count(computed, "人"))),
+            "grassroots_unions" => assert_eq!(card[2], json!(chinese_count(computed, "个"))),
+            _ => {}
+        }
+    }
+
+    // A click on 新罗区 (at its centroid on screen) shows its towns.
+    let xinluo = browser.script(&format!(
+        "const c = {map}; const r = document.getElementById('map').getBoundingClientRect(); \
+         const f = echarts.getMap('longyan-city').geoJSON.features.find(f => f.properties.code === '350802'); \
+         const p = c.convertToPixel({{geoIndex: 0}}, [f.properties.centroid_lon, f.properties.centroid_lat]); \
+         return [r.left + p[0], r.top + p[1]];"
+    ));
+    let (x, y) = (
+        xinluo[0].as_f64().expect("x") as i64,
+        xinluo[1].as_f64().expect("y") as i64,
+    );
+    browser.click_at(x, y);
+    browser.wait_for(
+        &format!("{map}.getOption().geo[0].map === 'longyan-350802'"),
+        "the towns of 新罗区",
+    );
+    browser.wait_for("document.body.dataset.ready === 'yes' && document.getElementById('crumbs').textContent.includes('新罗区')", "the county's figures");
+    let towns = sql(
+        &server.addr,
+        "SELECT count(*) AS n FROM regions WHERE parent_code = '350802' AND geometry IS NOT NULL",
+    );
+    let drawn = browser.script(&format!(
+        "const o = {map}.getOption(); return echarts.getMap(o.geo[0].map).geoJSON.features.length;"
+    ));
+    assert_eq!(drawn.as_u64(), towns[0]["n"].as_u64());
+    assert_eq!(
+        browser.script("return document.getElementById('schematic-note').hidden;"),
+        json!(false)
+    );
+    browser.screenshot("dashboard-xinluo");
+
+    // Back to the city, then English.
+    browser.click("#back");
+    browser.wait_for(
+        &format!("{map}.getOption().geo[0].map === 'longyan-city'"),
+        "the city again",
+    );
+    browser.click("#lang");
+    browser.wait_for("document.documentElement.lang === 'en'", "English");
+    browser.wait_for(
+        "document.body.dataset.ready === 'yes'",
+        "the English render",
+    );
+    let title = browser.script("return document.querySelector('h1').textContent;");
+    assert_eq!(
+        title,
+        json!("Longyan Federation of Trade Unions · Statistics Cockpit")
+    );
+    let label = browser
+        .script("return document.querySelector('.kpi[data-metric=members] .label').textContent;");
+    assert_eq!(label, json!("Union members"));
+    browser.screenshot("dashboard-en");
+    browser.click("#lang");
+
+    let errors = browser.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}

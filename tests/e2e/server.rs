@@ -1,0 +1,116 @@
+//! The scale-1 Longyan lake, built once per test run by `unionstat demo` (the README's main
+//! command), and `unionstat serve` processes over it, each on free ports and stopped when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The folders `demo` filled: (raw returns, lake).
+pub fn demo_lake() -> &'static (PathBuf, PathBuf) {
+    static LAKE: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-demo");
+        let _ = std::fs::remove_dir_all(&root);
+        let (data, lake) = (root.join("longyan"), root.join("lake"));
+        let mut demo = Server::start(
+            Command::new(env!("CARGO_BIN_EXE_unionstat"))
+                .arg("demo")
+                .arg("--data")
+                .arg(&data)
+                .arg("--lake")
+                .arg(&lake),
+        );
+        let health = crate::http::get(&demo.addr, "/healthz");
+        assert_eq!(health.status, 200, "{}", health.text());
+        let printed = demo.printed.join("\n");
+        assert!(
+            printed.contains("Postgres login for this run: user analyst password ")
+                && printed.contains("Postgres endpoint: postgresql://analyst@127.0.0.1:"),
+            "{printed}"
+        );
+        demo.stop();
+        (data, lake)
+    })
+}
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    /// host:port of the dashboard and HTTP API.
+    pub addr: String,
+    /// What it printed up to the dashboard's address.
+    pub printed: Vec<String>,
+}
+
+impl Server {
+    /// `unionstat serve` over the demo lake.
+    pub fn serve() -> Server {
+        let (_, lake) = demo_lake();
+        Server::start(
+            Command::new(env!("CARGO_BIN_EXE_unionstat"))
+                .arg("serve")
+                .arg("--lake")
+                .arg(lake),
+        )
+    }
+
+    fn start(command: &mut Command) -> Server {
+        let mut child = command
+            .args(["--http", "127.0.0.1:0", "--pg", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("unionstat starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut printed = Vec::new();
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(600))
+                .unwrap_or_else(|_| {
+                    panic!("no dashboard address printed:\n{}", printed.join("\n"))
+                });
+            if let Some(url) = line.strip_prefix("Dashboard: http://") {
+                let addr = url.trim_end_matches('/').to_string();
+                printed.push(line);
+                return Server {
+                    child,
+                    addr,
+                    printed,
+                };
+            }
+            printed.push(line);
+        }
+    }
+
+    /// Stops the server as Ctrl-C or a service manager would, and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        self.child.wait().expect("the server exits")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
