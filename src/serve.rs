@@ -99,7 +99,9 @@ pub fn run_serve(args: &ServeArgs, login: Option<Credentials>) -> Result<u8, Str
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("SQL over HTTP: POST http://{addr}/api/sql, GET http://{addr}/api/tables");
         println!("Dashboard: http://{addr}/");
-        axum::serve(listener, unionstat_dashboard::router(engine))
+        let router = unionstat_dashboard::router(engine);
+        tokio::spawn(unionstat_dashboard::warm_up(router.clone()));
+        axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;

@@ -44,6 +44,7 @@ impl AppState {
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/api/indicators", get(indicator_list))
+        .route("/api/industries", get(industries))
         .route("/api/overview", get(overview))
         .route("/api/regions", get(regions))
         .route("/api/map", get(map))
@@ -180,6 +181,23 @@ fn by_industry(indicator: &Indicator) -> Result<(&'static str, &'static str), Qu
 
 async fn indicator_list() -> Response {
     axum::Json(indicators::catalogue()).into_response()
+}
+
+/// The industry sections (GB/T 4754-2017), for the industry filters.
+async fn industries(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(raw): Raw,
+) -> Response {
+    let table = Params::new(raw, &[]).and_then(|p| {
+        Ok(Table {
+            sql: "SELECT code, name_zh, name_en FROM industries ORDER BY code".into(),
+            format: p.format()?,
+            name: "industries",
+        })
+    });
+    s.table(&uri, &headers, table).await
 }
 
 /// The headline figures of every year at one place, with 同比.

@@ -25,7 +25,10 @@ mod telemetry;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
 use axum::routing::get;
+use tower::ServiceExt as _;
 use unionstat_query::Engine;
 
 pub use indicators::INDICATORS;
@@ -45,4 +48,53 @@ pub fn router(engine: Arc<Engine>) -> Router {
             telemetry,
             telemetry::record,
         ))
+}
+
+/// Answers the landing page's requests once, through `router` itself, so that the first person to
+/// open the dashboard after a start finds its answers computed. Failures are only logged: the
+/// page computes what it needs anyway.
+pub async fn warm_up(router: Router) {
+    let get = |uri: String| {
+        let router = router.clone();
+        async move {
+            let request = Request::get(&uri).body(Body::empty()).ok()?;
+            let response = router.oneshot(request).await.ok()?;
+            let ok = response.status().is_success();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .ok()?;
+            if !ok {
+                tracing::warn!(%uri, "warming up the dashboard failed: {}", String::from_utf8_lossy(&body));
+            }
+            Some(body)
+        }
+    };
+    let started = std::time::Instant::now();
+    let latest = get("/api/overview".into())
+        .await
+        .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok())
+        .and_then(|overview| {
+            overview["rows"]
+                .as_array()?
+                .iter()
+                .filter_map(|r| r["year"].as_i64())
+                .max()
+        });
+    let Some(year) = latest else { return };
+    let metric = INDICATORS[0].key;
+    for uri in [
+        "/api/indicators".to_string(),
+        "/api/industries".to_string(),
+        "/api/regions".to_string(),
+        format!("/api/map?metric={metric}&year={year}"),
+        format!("/api/rankings?metric={metric}&year={year}&limit=10"),
+        format!("/api/breakdown?metric={metric}&year={year}"),
+        format!("/api/trend?metric={metric}"),
+    ] {
+        get(uri).await;
+    }
+    tracing::info!(
+        ms = started.elapsed().as_millis(),
+        "the dashboard's landing page is computed"
+    );
 }

@@ -348,7 +348,75 @@ fn the_dashboard_draws_longyan_and_drills_into_a_county() {
     assert_eq!(label, json!("Union members"));
     browser.screenshot("dashboard-en");
     browser.click("#lang");
+    browser.wait_for("document.documentElement.lang === 'zh-CN'", "Chinese again");
 
+    // The union list: largest first, a page at a time.
+    browser.click("[data-tab=unions]");
+    browser.wait_for(
+        "document.querySelectorAll('#u-table tbody tr').length === 20",
+        "the first page of unions",
+    );
+    browser.click("#u-next");
+    browser.wait_for(
+        "document.getElementById('tab-unions').dataset.page === '2'",
+        "the second page",
+    );
+    let pager = browser.script("return document.getElementById('u-page').textContent;");
+    let unions = sql(
+        &server.addr,
+        "SELECT count(*) AS n FROM grassroots_unions WHERE year = 2017",
+    );
+    let total = unions[0]["n"].as_u64().expect("a count");
+    assert_eq!(
+        pager,
+        json!(format!(
+            "第 2 / {} 页，共 {total} 个工会",
+            total.div_ceil(20)
+        ))
+    );
+    browser.screenshot("dashboard-unions");
+
+    // Data quality: the reconciliation with the published figures.
+    browser.click("[data-tab=quality]");
+    browser.wait_for(
+        "document.querySelectorAll('#q-reconciliation tbody tr').length > 0",
+        "the reconciliation",
+    );
+    let verdicts = browser.script(
+        "return [...document.querySelectorAll('#q-reconciliation .badge')].map(b => b.textContent);",
+    );
+    let verdicts = verdicts.as_array().expect("badges");
+    let matched = verdicts.iter().filter(|v| *v == "一致").count();
+    let computed = sql(
+        &server.addr,
+        "SELECT count(*) AS n FROM reconciliation WHERE verdict = 'match'",
+    );
+    assert_eq!(Some(matched as u64), computed[0]["n"].as_u64());
+    browser.screenshot("dashboard-quality");
+
+    // The SQL console, through the same guarded engine.
+    browser.click("[data-tab=sql]");
+    browser.click("#sql-run");
+    browser.wait_for(
+        "document.querySelectorAll('#sql-table tbody tr').length === 35",
+        "35 rows: 7 counties x 5 years",
+    );
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");
+
+    // A refused statement is shown as the server words it (the browser logs the 400 itself).
+    browser
+        .script("document.getElementById('sql-text').value = 'DROP TABLE regions'; return null;");
+    browser.click("#sql-run");
+    browser.wait_for(
+        "!document.getElementById('sql-error').hidden",
+        "the refusal",
+    );
+    let refusal = browser.script("return document.getElementById('sql-error').textContent;");
+    assert!(
+        refusal
+            .as_str()
+            .is_some_and(|r| r.starts_with("read_only:")),
+        "{refusal}"
+    );
 }
