@@ -1,6 +1,7 @@
 //! `unionstat`: the command line of the trade-union statistics pipeline.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod export;
 mod progress;
 mod serve;
 mod sql;
@@ -35,8 +36,10 @@ enum Command {
     },
     /// Run SQL over the lake (one query, or a prompt reading statements from standard input).
     Sql(sql::SqlArgs),
-    /// Serve SQL over HTTP and the Postgres protocol.
+    /// Serve the dashboard, its JSON API and SQL over HTTP, and the Postgres protocol.
     Serve(serve::ServeArgs),
+    /// Write a Parquet snapshot of the lake's tables and views (GeoParquet for geometries).
+    Export(export::ExportArgs),
     /// Generate Longyan's scale-1 returns if absent, ingest them if the lake is empty, and serve.
     Demo(DemoArgs),
 }
@@ -293,6 +296,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => run_ingest(args),
         Command::Sql(args) => sql::run_sql(args),
         Command::Serve(args) => serve::run_serve(args, None),
+        Command::Export(args) => export::run_export(args),
         Command::Demo(args) => run_demo(args),
         Command::Schema { table } => {
             match unionstat_ingest::dictionary::dictionary(table.as_deref()) {

@@ -16,9 +16,11 @@
 
 mod api;
 mod assets;
+pub mod export;
 mod geometry;
 mod indicators;
 mod params;
+pub mod publish;
 mod respond;
 mod telemetry;
 
