@@ -1,9 +1,11 @@
-//! `unionstat serve`: the dashboard, its JSON API and SQL over HTTP on one address, and the
-//! Postgres endpoint on another, until Ctrl-C or SIGTERM; requests in flight are finished first.
+//! `unionstat serve`: the dashboard, its JSON API and SQL over HTTP on one address, the Postgres
+//! endpoint on another, and the exports the config file schedules, until Ctrl-C or SIGTERM;
+//! requests in flight are finished first.
 
 use std::sync::Arc;
 
 use clap::Args;
+use unionstat_dashboard::schedule::{ExportConfig, ExportJobs};
 use unionstat_query::pg::Credentials;
 
 use crate::sql::{LakeArgs, config, open, runtime};
@@ -99,7 +101,12 @@ pub fn run_serve(args: &ServeArgs, login: Option<Credentials>) -> Result<u8, Str
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("SQL over HTTP: POST http://{addr}/api/sql, GET http://{addr}/api/tables");
         println!("Dashboard: http://{addr}/");
-        let router = unionstat_dashboard::router(engine);
+        let exports = Arc::new(ExportJobs::new(match &args.lake.config {
+            Some(path) => ExportConfig::load(path)?,
+            None => None,
+        }));
+        tokio::spawn(exports.clone().run_on_schedule(args.lake.lake.clone()));
+        let router = unionstat_dashboard::router(engine, exports);
         tokio::spawn(unionstat_dashboard::warm_up(router.clone()));
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())

@@ -18,6 +18,7 @@ use crate::geometry;
 use crate::indicators::{self, Indicator};
 use crate::params::Params;
 use crate::respond::{Reply, Responder};
+use crate::schedule::ExportJobs;
 use crate::telemetry::Telemetry;
 
 /// What every handler shares.
@@ -25,16 +26,18 @@ use crate::telemetry::Telemetry;
 pub struct AppState {
     engine: Arc<Engine>,
     responder: Arc<Responder>,
+    exports: Arc<ExportJobs>,
     /// Request counts for `/metrics`.
     pub telemetry: Arc<Telemetry>,
 }
 
 impl AppState {
     /// The state over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub fn new(engine: Arc<Engine>, exports: Arc<ExportJobs>) -> Self {
         AppState {
             responder: Arc::new(Responder::new(engine.clone())),
             engine,
+            exports,
             telemetry: Arc::new(Telemetry::default()),
         }
     }
@@ -56,6 +59,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/quality/submissions", get(submissions))
         .route("/api/quality/quarantine", get(quarantine))
         .route("/api/quality/reconciliation", get(reconciliation))
+        .route("/api/exports", get(exports))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -534,6 +538,11 @@ async fn reconciliation(
     s.table(&uri, &headers, table).await
 }
 
+/// The scheduled export and its recent runs, newest first.
+async fn exports(State(s): State<AppState>) -> Response {
+    axum::Json(s.exports.describe()).into_response()
+}
+
 /// Up when the lake can be read.
 async fn healthz(State(s): State<AppState>) -> Response {
     match s.engine.refresh(false).await {
@@ -553,6 +562,7 @@ async fn healthz(State(s): State<AppState>) -> Response {
 async fn metrics(State(s): State<AppState>) -> Response {
     let mut out = String::new();
     s.telemetry.render(&mut out);
+    s.exports.render(&mut out);
     let engine = &s.engine;
     out.push_str(&format!(
         "# HELP unionstat_queries_running SQL statements running now.\n\

@@ -9,7 +9,8 @@
 //!
 //! let engine = Arc::new(Engine::open("data/lake", EngineOptions::default()).await?);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, unionstat_dashboard::router(engine)).await?;
+//! let exports = Arc::new(unionstat_dashboard::schedule::ExportJobs::new(None));
+//! axum::serve(listener, unionstat_dashboard::router(engine, exports)).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -22,6 +23,7 @@ mod indicators;
 mod params;
 pub mod publish;
 mod respond;
+pub mod schedule;
 mod telemetry;
 
 use std::sync::Arc;
@@ -36,9 +38,10 @@ use unionstat_query::Engine;
 pub use indicators::INDICATORS;
 
 /// Everything the dashboard serves: the web UI, its JSON API, the SQL routes of
-/// [`unionstat_query::http`], `/api/openapi.json`, `/healthz` and `/metrics`.
-pub fn router(engine: Arc<Engine>) -> Router {
-    let state = api::AppState::new(engine.clone());
+/// [`unionstat_query::http`], `/api/openapi.json`, `/healthz` and `/metrics`; `exports` is the
+/// scheduled export whose runs `/api/exports` lists.
+pub fn router(engine: Arc<Engine>, exports: Arc<schedule::ExportJobs>) -> Router {
+    let state = api::AppState::new(engine.clone(), exports);
     let telemetry = state.telemetry.clone();
     Router::new()
         .merge(api::routes(state))

@@ -13,7 +13,8 @@ const I18N = {
     rank: (r, n) => `第 ${r} / ${n} 名`, yoy: '同比', no_data: '无数据', union_list: '基层工会名录',
     county: '县（市、区）', town: '乡镇（街道）', search: '搜索', prev: '上一页', next: '下一页',
     all: '全部', page: (p, n, t) => `第 ${p} / ${n} 页，共 ${t} 个工会`, reconciliation: '与公开数据核对',
-    quarantine: '隔离数据及原因', submissions: '报送记录', sql_console: 'SQL 查询（只读）',
+    quarantine: '隔离数据及原因', submissions: '报送记录', exports: '定时导出',
+    export_plan: (to, cron) => (to ? `导出到 ${to}，计划 ${cron}` : '未配置定时导出（配置文件的 [export] 部分）'), sql_console: 'SQL 查询（只读）',
     sql_help: '只读查询，受内存、时间和行数限制。Ctrl+Enter 运行。视图：union_coverage、aid_summary、contract_coverage、rights_summary、kpi、kpi_yoy、reconciliation。',
     run: '运行', rows_in: (n, ms) => `${n} 行，用时 ${ms} 毫秒`, footer: '数据来源：各县（市、区）总工会报送，经 unionstat 校验入库。',
     versions: (n) => `数据湖 ${n} 张表`, site_kinds: { '妈妈小屋': '妈妈小屋', '劳动争议调解组织': '劳动争议调解组织', '工会劳动法律监督组织': '工会劳动法律监督组织', '职工服务中心': '职工服务中心' },
@@ -32,7 +33,8 @@ const I18N = {
     rank: (r, n) => `rank ${r} of ${n}`, yoy: 'YoY', no_data: 'no data', union_list: 'Grassroots unions',
     county: 'County', town: 'Town', search: 'Search', prev: 'Previous', next: 'Next',
     all: 'All', page: (p, n, t) => `page ${p} of ${n}, ${t} unions`, reconciliation: 'Reconciliation with published figures',
-    quarantine: 'Quarantined rows and reasons', submissions: 'Returns received', sql_console: 'SQL console (read-only)',
+    quarantine: 'Quarantined rows and reasons', submissions: 'Returns received', exports: 'Scheduled exports',
+    export_plan: (to, cron) => (to ? `to ${to}, schedule ${cron}` : 'No scheduled export (the [export] section of the config file)'), sql_console: 'SQL console (read-only)',
     sql_help: 'Read-only queries within memory, time and row limits. Ctrl+Enter runs. Views: union_coverage, aid_summary, contract_coverage, rights_summary, kpi, kpi_yoy, reconciliation.',
     run: 'Run', rows_in: (n, ms) => `${n} rows in ${ms} ms`, footer: 'Source: returns of the county federations, validated and loaded by unionstat.',
     versions: (n) => `${n} tables in the lake`, site_kinds: { '妈妈小屋': "Mothers' rooms", '劳动争议调解组织': 'Mediation bodies', '工会劳动法律监督组织': 'Legal supervision bodies', '职工服务中心': 'Service centres' },
@@ -365,7 +367,7 @@ const COLUMN_LABELS = {
     collective_contract: '集体合同', model_home: '职工之家', indicator_zh: '指标', unit: '单位', qualifier: '限定', published: '公开数',
     computed: '计算数', gap: '差异', verdict: '结论', reason: '说明', table_name: '数据表', column_name: '字段', rule: '规则',
     rows: '行数', example_zh: '示例', example_file: '示例文件', example_row: '行号', ingested_at: '入库时间', period: '期间',
-    source_file: '文件', outcome: '结果', rows_read: '读取', rows_loaded: '入库', rows_quarantined: '隔离', table_version: '版本',
+    source_file: '文件', outcome: '结果', started_at: '开始时间', snapshot: '快照', files: '文件数', bytes: '字节', seconds: '用时（秒）', error: '错误', rows_read: '读取', rows_loaded: '入库', rows_quarantined: '隔离', table_version: '版本',
   },
   en: {},
 };
@@ -419,9 +421,11 @@ async function renderUnions() {
 
 // ---- data quality ----
 async function renderQuality() {
-  const [subs, quarantine, recon] = await Promise.all([
-    api('/api/quality/submissions'), api('/api/quality/quarantine'), api('/api/quality/reconciliation'),
+  const [subs, quarantine, recon, exports] = await Promise.all([
+    api('/api/quality/submissions'), api('/api/quality/quarantine'), api('/api/quality/reconciliation'), api('/api/exports'),
   ]);
+  $('q-export-plan').textContent = t('export_plan', exports.to, exports.schedule);
+  renderTable('q-exports', { columns: [], rows: exports.runs }, ['started_at', 'outcome', 'snapshot', 'rows', 'files', 'bytes', 'seconds', 'error']);
   S.data.submissions = subs; S.data.quarantine = quarantine; S.data.reconciliation = recon;
   const sum = (rows, k) => rows.reduce((a, r) => a + (r[k] || 0), 0);
   const matched = recon.rows.filter((r) => r.verdict === 'match').length;

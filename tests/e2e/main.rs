@@ -3,6 +3,7 @@
 
 mod browser;
 mod dashboard;
+mod exports;
 mod http;
 mod server;
 

@@ -48,12 +48,19 @@ pub struct Server {
 impl Server {
     /// `unionstat serve` over the demo lake.
     pub fn serve() -> Server {
+        Server::serve_with(&[], &[])
+    }
+
+    /// `unionstat serve` over the demo lake with more arguments and environment variables.
+    pub fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         let (_, lake) = demo_lake();
         Server::start(
             Command::new(env!("CARGO_BIN_EXE_unionstat"))
                 .arg("serve")
                 .arg("--lake")
-                .arg(lake),
+                .arg(lake)
+                .args(args)
+                .envs(env.iter().copied()),
         )
     }
 
