@@ -304,3 +304,48 @@ fn the_server_exports_on_its_schedule_and_lists_the_runs() {
         "{metrics}"
     );
 }
+
+#[test]
+fn the_notebooks_run_against_a_fresh_export_and_the_postgres_endpoint() {
+    let Some(python) = python() else { return };
+    let to = tempfile::tempdir().expect("tmp");
+    assert!(export(to.path(), &[]).status.success());
+    let server = Server::serve_with(
+        &[],
+        &[
+            ("UNIONSTAT_PG_USER", "analyst"),
+            ("UNIONSTAT_PG_PASSWORD", "notebook test"),
+        ],
+    );
+    let pg = server
+        .printed
+        .iter()
+        .find_map(|l| l.strip_prefix("Postgres endpoint: postgresql://analyst@"))
+        .and_then(|l| l.strip_suffix("/datafusion"))
+        .expect("the Postgres address");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(&python)
+        .arg(root.join("tests/readers/run_notebooks.py"))
+        .arg(root.join("notebooks"))
+        .env("UNIONSTAT_EXPORT", to.path())
+        .env(
+            "UNIONSTAT_PG_URL",
+            format!("postgresql://analyst:notebook%20test@{pg}/datafusion"),
+        )
+        .output()
+        .expect("python runs");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        printed
+            .lines()
+            .filter(|l| l.contains(" cells ran, "))
+            .count(),
+        3,
+        "{printed}"
+    );
+}
