@@ -20,6 +20,9 @@ pub struct ExportArgs {
     /// Views to export, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     pub views: Option<Vec<String>>,
+    /// Tables only, no views.
+    #[arg(long, conflicts_with = "views")]
+    pub no_views: bool,
     /// Snapshots to keep at the destination.
     #[arg(long, default_value_t = 7)]
     pub keep: usize,
@@ -33,7 +36,11 @@ pub fn run_export(args: &ExportArgs) -> Result<u8, String> {
     let options = Options {
         to: args.to.clone(),
         tables: args.tables.clone(),
-        views: args.views.clone(),
+        views: if args.no_views {
+            Some(Vec::new())
+        } else {
+            args.views.clone()
+        },
         keep: args.keep,
         force: args.force,
     };

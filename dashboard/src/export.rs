@@ -254,6 +254,7 @@ pub async fn run(lake: &str, options: &Options) -> Result<Outcome> {
         EngineOptions {
             result_cache: false,
             refresh_interval: Duration::MAX,
+            spill_to_disk: true,
             ..EngineOptions::default()
         },
     )

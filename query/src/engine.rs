@@ -32,6 +32,9 @@ pub struct EngineOptions {
     pub result_cache: bool,
     /// How often to look for new commits.
     pub refresh_interval: Duration,
+    /// Let sorts and joins that pass the memory limit spill to the system's temporary folder.
+    /// Off for user queries (the limit is the guard); on for batch jobs such as exports.
+    pub spill_to_disk: bool,
 }
 
 impl Default for EngineOptions {
@@ -40,6 +43,7 @@ impl Default for EngineOptions {
             limits: Limits::default(),
             result_cache: true,
             refresh_interval: Duration::from_millis(500),
+            spill_to_disk: false,
         }
     }
 }
@@ -127,9 +131,13 @@ impl Engine {
     pub async fn open(location: &str, options: EngineOptions) -> Result<Self> {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(options.limits.memory_bytes, 1.0)
-            .with_disk_manager_builder(
-                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
-            )
+            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(
+                if options.spill_to_disk {
+                    DiskManagerMode::OsTmpDirectory
+                } else {
+                    DiskManagerMode::Disabled
+                },
+            ))
             .build_arc()?;
         let config = SessionConfig::new()
             .with_information_schema(true)
