@@ -349,3 +349,40 @@ fn the_notebooks_run_against_a_fresh_export_and_the_postgres_endpoint() {
         "{printed}"
     );
 }
+
+#[test]
+fn an_export_to_an_object_store_url_publishes_and_prunes_there() {
+    // `file://` goes through the object-store path (upload, manifest, _SUCCESS, LATEST), as
+    // `s3://` does, without needing a server.
+    let root = tempfile::tempdir().expect("tmp");
+    let url = format!("file://{}/out", root.path().display());
+    let out = root.path().join("out");
+    for _ in 0..2 {
+        let (_, lake) = demo_lake();
+        let run = Command::new(env!("CARGO_BIN_EXE_unionstat"))
+            .args([
+                "export",
+                "--force",
+                "--keep",
+                "1",
+                "--tables",
+                "regions,industries",
+                "--views",
+                "kpi",
+                "--lake",
+            ])
+            .arg(lake)
+            .args(["--to", &url])
+            .output()
+            .expect("unionstat runs");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let names = snapshots(&out);
+    assert_eq!(names, [latest(&out)], "one snapshot kept");
+    let manifest = verify(&out.join("snapshots").join(&names[0]));
+    assert_eq!(manifest["datasets"].as_array().map(Vec::len), Some(3));
+}
