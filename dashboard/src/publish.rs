@@ -238,7 +238,7 @@ impl Destination {
                     std::fs::remove_dir_all(path).map_err(io(path))?;
                 }
             }
-            Destination::Store { store, prefix, .. } => {
+            Destination::Store { store, prefix, url } => {
                 let root = Self::key(prefix, "snapshots");
                 let listed = store
                     .list_with_delimiter(Some(&root))
@@ -258,6 +258,13 @@ impl Destination {
                             .delete(&object.location)
                             .await
                             .map_err(|e| publish_error(&to, e))?;
+                    }
+                    // A `file://` store deletes files but keeps their folders.
+                    if url.starts_with("file://") {
+                        let folder = Path::new("/").join(name.as_ref());
+                        if folder.is_dir() {
+                            std::fs::remove_dir_all(&folder).map_err(io(&folder))?;
+                        }
                     }
                 }
             }

@@ -324,7 +324,22 @@ fn the_dashboard_draws_longyan_and_drills_into_a_county() {
         browser.script("return document.getElementById('schematic-note').hidden;"),
         json!(false)
     );
+    // The service-site layer: one point series per kind of site.
+    browser.click("#sites");
+    browser.wait_for(
+        &format!("{map}.getOption().series.length > 1"),
+        "the service sites",
+    );
+    let points = browser.script(&format!(
+        "return {map}.getOption().series.slice(1).reduce((n, s) => n + s.data.length, 0);"
+    ));
+    let sites = sql(
+        &server.addr,
+        "SELECT count(*) AS n FROM service_sites WHERE year = 2017 AND county_code = '350802'",
+    );
+    assert_eq!(points.as_u64(), sites[0]["n"].as_u64());
     browser.screenshot("dashboard-xinluo");
+    browser.click("#sites");
 
     // Back to the city, then English.
     browser.click("#back");
