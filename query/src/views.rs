@@ -52,9 +52,19 @@ const GRAIN: &str = "CASE \
 const PLACE_GRAIN: &str = "CASE WHEN g.county_code IS NULL THEN 'city' \
     WHEN g.town_code IS NULL THEN 'county' ELSE 'town' END";
 
-/// Joins that add names to codes.
+/// The place columns of a grouped row `g`, with names (from the joins of [`NAMES`]).
+const PLACE_COLUMNS: &str =
+    "g.county_code, rc.name_zh AS county_name, g.town_code, rt.name_zh AS town_name";
+
+/// Joins that add the county's and town's names to the codes of `g`.
 const NAMES: &str = "LEFT JOIN regions rc ON rc.code = g.county_code \
     LEFT JOIN regions rt ON rt.code = g.town_code";
+
+/// The industry columns of `g`, with the name (from the join of [`INDUSTRY_NAMES`]).
+const INDUSTRY_COLUMNS: &str = "g.industry_code, i.name_zh AS industry_name";
+
+/// The join that adds the industry's name.
+const INDUSTRY_NAMES: &str = "LEFT JOIN industries i ON i.code = g.industry_code";
 
 /// Joins on the grouped keys, null meaning rolled up.
 fn same_cell(a: &str, b: &str, keys: &[&str]) -> String {
@@ -94,15 +104,14 @@ fn union_coverage() -> String {
            GROUP BY {sets}), \
          e AS ({enterprises}), \
          g AS (SELECT u.*, e.enterprises, e.enterprise_employees FROM u LEFT JOIN e ON u.year = e.year AND {cell}) \
-         SELECT {GRAIN} AS grain, g.year, g.county_code, rc.name_zh AS county_name, \
-           g.town_code, rt.name_zh AS town_name, g.industry_code, i.name_zh AS industry_name, \
+         SELECT {GRAIN} AS grain, g.year, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
            g.unions, g.unions_founded, coalesce(g.enterprises, 0) AS enterprises, g.enterprises_covered, \
            g.employees, g.members, g.female_members, g.migrant_members, g.new_members, g.new_migrant_members, \
            CAST(g.enterprises_covered AS DOUBLE) / NULLIF(g.enterprises, 0) AS formation_rate, \
            CAST(g.members AS DOUBLE) / NULLIF(g.employees, 0) AS membership_rate, \
            CAST(g.migrant_members AS DOUBLE) / NULLIF(g.members, 0) AS migrant_share, \
            CAST(g.female_members AS DOUBLE) / NULLIF(g.members, 0) AS female_share \
-         FROM g {NAMES} LEFT JOIN industries i ON i.code = g.industry_code",
+         FROM g {NAMES} {INDUSTRY_NAMES}",
         sets = place_and_industry_sets(""),
         enterprises = enterprise_cells(),
         cell = same_cell("u", "e", &["county_code", "town_code", "industry_code"]),
@@ -124,8 +133,8 @@ fn aid_summary() -> String {
              SELECT y.year, hh.county_code, coalesce(hh.town_code, '') AS town_code, count(*) AS households \
              FROM hardship_households hh JOIN years y ON hh.year <= y.year GROUP BY 1, 2, 3) \
            GROUP BY {place_sets}) \
-         SELECT {PLACE_GRAIN} AS grain, g.year, g.programme, g.county_code, rc.name_zh AS county_name, \
-           g.town_code, rt.name_zh AS town_name, g.amount, g.recipients, g.enterprises_visited, g.batches, \
+         SELECT {PLACE_GRAIN} AS grain, g.year, g.programme, {PLACE_COLUMNS}, \
+           g.amount, g.recipients, g.enterprises_visited, g.batches, \
            coalesce(g.households, 0) AS hardship_households, \
            CAST(g.amount AS DOUBLE) / NULLIF(g.recipients, 0) AS amount_per_recipient, \
            CAST(g.amount AS DOUBLE) / NULLIF(g.households, 0) AS amount_per_household \
@@ -150,14 +159,13 @@ fn contract_coverage() -> String {
            GROUP BY {sets}), \
          e AS ({enterprises}), \
          g AS (SELECT k.*, e.enterprises, e.enterprise_employees FROM k LEFT JOIN e ON k.year = e.year AND {cell}) \
-         SELECT {GRAIN} AS grain, g.year, g.kind, g.county_code, rc.name_zh AS county_name, \
-           g.town_code, rt.name_zh AS town_name, g.industry_code, i.name_zh AS industry_name, \
+         SELECT {GRAIN} AS grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
            g.contracts, g.enterprises_covered, g.employees_covered, g.offers_sent, g.offers_replied, \
            coalesce(g.enterprises, 0) AS enterprises, coalesce(g.enterprise_employees, 0) AS employees, \
            CAST(g.enterprises_covered AS DOUBLE) / NULLIF(g.enterprises, 0) AS enterprise_coverage, \
            CAST(g.employees_covered AS DOUBLE) / NULLIF(g.enterprise_employees, 0) AS employee_coverage, \
            CAST(g.offers_replied AS DOUBLE) / NULLIF(g.offers_sent, 0) AS reply_rate \
-         FROM g {NAMES} LEFT JOIN industries i ON i.code = g.industry_code",
+         FROM g {NAMES} {INDUSTRY_NAMES}",
         sets = place_and_industry_sets(", kind"),
         enterprises = enterprise_cells(),
         cell = same_cell("k", "e", &["county_code", "town_code", "industry_code"]),
@@ -166,8 +174,7 @@ fn contract_coverage() -> String {
 
 fn rights_summary() -> String {
     format!(
-        "SELECT {GRAIN} AS grain, g.year, g.kind, g.county_code, rc.name_zh AS county_name, \
-           g.town_code, rt.name_zh AS town_name, g.industry_code, i.name_zh AS industry_name, \
+        "SELECT {GRAIN} AS grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
            g.cases, g.workers, g.amount_recovered \
          FROM (SELECT year, kind, county_code, town_code, industry_code, count(*) AS cases, \
                  sum(workers) AS workers, sum(amount_recovered) AS amount_recovered \
@@ -175,7 +182,7 @@ fn rights_summary() -> String {
                        coalesce(industry_code, '') AS industry_code, workers, amount_recovered \
                      FROM rights_cases) \
                GROUP BY {sets}) g \
-         {NAMES} LEFT JOIN industries i ON i.code = g.industry_code",
+         {NAMES} {INDUSTRY_NAMES}",
         sets = place_and_industry_sets(", kind"),
     )
 }
