@@ -2,15 +2,15 @@
 //! table and the request, so a client that already holds the answer gets a 304, and the body is
 //! kept until a table changes, so a busy big screen costs one query per change.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use unionstat_query::{Engine, QueryError};
+use unionstat_query::QueryError;
 
 /// A body ready to send.
 #[derive(Debug, Clone)]
@@ -33,32 +33,25 @@ struct Kept {
 }
 
 /// Answers requests through the cache.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Responder {
-    engine: Arc<Engine>,
     kept: Mutex<Kept>,
 }
 
 impl Responder {
-    /// A responder over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
-        Responder {
-            engine,
-            kept: Mutex::new(Kept::default()),
-        }
-    }
-
-    /// The reply to the request for `uri`: 304 when the client's copy is current, the kept body
+    /// The reply to the request for `uri` over the lake at `versions`: 304 when the client's copy is current, the kept body
     /// when the lake has not changed, or else the body `make` computes.
-    pub async fn reply<F, Fut>(&self, uri: &Uri, headers: &HeaderMap, make: F) -> Response
+    pub async fn reply<F, Fut>(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+        versions: &BTreeMap<String, i64>,
+        make: F,
+    ) -> Response
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Reply, QueryError>>,
     {
-        let versions = match self.engine.refresh(false).await {
-            Ok(v) => v,
-            Err(e) => return e.into_response(),
-        };
         let mut hash = Sha256::new();
         hash.update(format!("{versions:?}\u{0}{uri}"));
         let etag = format!("W/\"{}\"", hex::encode(&hash.finalize()[..12]));
