@@ -78,10 +78,12 @@ fn same_cell(a: &str, b: &str, keys: &[&str]) -> String {
 fn enterprise_cells() -> String {
     format!(
         "SELECT year, county_code, town_code, industry_code, \
-           sum(enterprises) AS enterprises, sum(enterprise_employees) AS enterprise_employees \
+           sum(enterprises) AS enterprises, sum(enterprise_employees) AS enterprise_employees, \
+           sum(enterprises_with_union) AS enterprises_with_union \
          FROM (SELECT year, county_code, coalesce(town_code, '') AS town_code, \
                  coalesce(industry_code, '') AS industry_code, \
-                 count(*) AS enterprises, sum(employees) AS enterprise_employees \
+                 count(*) AS enterprises, sum(employees) AS enterprise_employees, \
+                 count(union_uscc) AS enterprises_with_union \
                FROM enterprises GROUP BY 1, 2, 3, 4) \
          GROUP BY {}",
         place_and_industry_sets("")
@@ -103,11 +105,12 @@ fn union_coverage() -> String {
                  FROM grassroots_unions) \
            GROUP BY {sets}), \
          e AS ({enterprises}), \
-         g AS (SELECT u.*, e.enterprises, e.enterprise_employees FROM u LEFT JOIN e ON u.year = e.year AND {cell}) \
+         g AS (SELECT u.*, e.enterprises, e.enterprises_with_union FROM u LEFT JOIN e ON u.year = e.year AND {cell}) \
          SELECT {GRAIN} AS grain, g.year, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
-           g.unions, g.unions_founded, coalesce(g.enterprises, 0) AS enterprises, g.enterprises_covered, \
+           g.unions, g.unions_founded, coalesce(g.enterprises, 0) AS enterprises, \
+           coalesce(g.enterprises_with_union, 0) AS enterprises_with_union, g.enterprises_covered, \
            g.employees, g.members, g.female_members, g.migrant_members, g.new_members, g.new_migrant_members, \
-           CAST(g.enterprises_covered AS DOUBLE) / NULLIF(g.enterprises, 0) AS formation_rate, \
+           CAST(g.enterprises_with_union AS DOUBLE) / NULLIF(g.enterprises, 0) AS formation_rate, \
            CAST(g.members AS DOUBLE) / NULLIF(g.employees, 0) AS membership_rate, \
            CAST(g.migrant_members AS DOUBLE) / NULLIF(g.members, 0) AS migrant_share, \
            CAST(g.female_members AS DOUBLE) / NULLIF(g.members, 0) AS female_share \
