@@ -289,11 +289,11 @@ async function renderRankings() {
     grid: { left: 8, right: 70, top: 8, bottom: 8, containLabel: true },
     tooltip: { trigger: 'item', formatter: (x) => `${x.name}<br>${formatMetric(x.value, S.metric)}<br>${t('rank', list[x.dataIndex].rank, list[x.dataIndex].places)}` },
     xAxis: { type: 'value', show: false },
-    yAxis: { type: 'category', inverse: true, data: list.map(label), axisLabel: { color: p.text, fontSize: 11 }, axisLine: { lineStyle: { color: p.line } } },
+    yAxis: { type: 'category', inverse: true, data: list.map(label), axisLabel: { color: p.text, fontSize: 10, interval: 0 }, axisLine: { lineStyle: { color: p.line } } },
     series: [{
       type: 'bar', barWidth: '60%',
       data: list.map((r) => ({ value: r.value, itemStyle: { color: top.includes(r) ? p.top : p.bottom } })),
-      label: { show: true, position: 'right', color: p.text, fontSize: 11, formatter: (x) => formatMetric(x.value, S.metric) },
+      label: { show: true, position: 'right', color: p.text, fontSize: 10, formatter: (x) => formatMetric(x.value, S.metric) },
     }],
   }, true);
 }
