@@ -152,6 +152,18 @@ impl Level {
             (None, None) => Level::City,
         }
     }
+
+    /// The views' `grain` of the place level, alone or cut by industry.
+    fn grain(self, by_industry: bool) -> &'static str {
+        match (self, by_industry) {
+            (Level::City, false) => "city",
+            (Level::County, false) => "county",
+            (Level::Town, false) => "town",
+            (Level::City, true) => "industry",
+            (Level::County, true) => "county_industry",
+            (Level::Town, true) => "town_industry",
+        }
+    }
 }
 
 /// The place filter of `county` and `town`, for a source aliased `alias`.
@@ -174,23 +186,15 @@ fn values(
     industry: Option<char>,
 ) -> Result<String, QueryError> {
     let Some(industry) = industry else {
-        let grain = match level {
-            Level::City => "city",
-            Level::County => "county",
-            Level::Town => "town",
-        };
         return Ok(format!(
             "SELECT year, county_code, town_code, value FROM kpi \
-             WHERE metric = '{}' AND grain = '{grain}'",
-            indicator.key
+             WHERE metric = '{}' AND grain = '{}'",
+            indicator.key,
+            level.grain(false)
         ));
     };
     let (view, aggregate) = by_industry(indicator)?;
-    let grain = match level {
-        Level::City => "industry",
-        Level::County => "county_industry",
-        Level::Town => "town_industry",
-    };
+    let grain = level.grain(true);
     Ok(format!(
         "SELECT year, county_code, town_code, CAST({aggregate} AS DOUBLE) AS value FROM {view} \
          WHERE grain = '{grain}' AND industry_code = '{industry}' \
@@ -233,11 +237,7 @@ fn industries(p: &Params, _: &Versions) -> Result<Table, QueryError> {
 /// The headline figures of every year at one place, with 同比.
 fn overview(p: &Params, _: &Versions) -> Result<Table, QueryError> {
     let (county, town) = (p.county()?, p.town()?);
-    let grain = match Level::of(&county, &town) {
-        Level::City => "city",
-        Level::County => "county",
-        Level::Town => "town",
-    };
+    let grain = Level::of(&county, &town).grain(false);
     Ok(Table {
         sql: format!(
             "SELECT k.metric, k.year, k.value, k.previous_value, k.yoy FROM kpi_yoy k \
@@ -334,11 +334,7 @@ fn rankings(p: &Params, _: &Versions) -> Result<Table, QueryError> {
 fn breakdown(p: &Params, _: &Versions) -> Result<Table, QueryError> {
     let (indicator, year, county) = (p.metric()?, p.required_year()?, p.county()?);
     let (view, aggregate) = by_industry(indicator)?;
-    let grain = if county.is_some() {
-        "county_industry"
-    } else {
-        "industry"
-    };
+    let grain = Level::of(&county, &None).grain(true);
     Ok(Table {
         sql: format!(
             "SELECT v.industry_code, i.name_zh, i.name_en, CAST({aggregate} AS DOUBLE) AS value \

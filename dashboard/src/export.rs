@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
+use arrow::array::{Array as _, AsArray as _};
+use arrow::datatypes::Float64Type;
 use datafusion::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::col;
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use unionstat_query::{Engine, EngineOptions, QueryError};
 
-use crate::publish::Destination;
+use crate::publish::{Destination, files_under};
 
 /// What can stop an export.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +104,7 @@ pub struct Report {
 }
 
 /// A file of the snapshot, as the manifest lists it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct FileEntry {
     /// Path inside the snapshot, `/`-separated.
     pub path: String,
@@ -157,26 +158,29 @@ async fn geo_metadata(engine: &Engine, select: &str) -> Result<String> {
         .await?
         .collect()
         .await?;
-    let rows = unionstat_query::output::write(
-        &unionstat_query::Answer {
-            schema: batches
-                .first()
-                .map(|b| b.schema())
-                .unwrap_or_else(|| Arc::new(arrow::datatypes::Schema::empty())),
-            batches: Arc::new(batches),
-            versions: Arc::default(),
-        },
-        unionstat_query::output::Format::Json,
-    )?;
-    let answer: Value = serde_json::from_slice(&rows).unwrap_or_default();
-    let row = &answer["rows"][0];
-    let types: Vec<String> = row["types"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(|t| t.trim_start_matches("ST_").to_string())
-        .collect();
+    let (types, bounds) = batches
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| {
+            let types = b.column(0).as_list::<i32>().value(0);
+            let types = arrow::compute::cast(&types, &arrow::datatypes::DataType::Utf8)?;
+            let types: Vec<String> = types
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(|t| t.trim_start_matches("ST_").to_string())
+                .collect();
+            let bounds: Vec<Option<f64>> = (1..5)
+                .map(|c| {
+                    let column = b.column(c).as_primitive::<Float64Type>();
+                    column.is_valid(0).then(|| column.value(0))
+                })
+                .collect();
+            Ok::<_, arrow::error::ArrowError>((types, bounds))
+        })
+        .transpose()
+        .map_err(datafusion::error::DataFusionError::from)?
+        .unwrap_or_default();
     let geo = json!({
         "version": "1.1.0",
         "primary_column": "geometry",
@@ -184,7 +188,7 @@ async fn geo_metadata(engine: &Engine, select: &str) -> Result<String> {
             "encoding": "WKB",
             "geometry_types": types,
             "crs": serde_json::from_str::<Value>(CRS84).unwrap_or(Value::Null),
-            "bbox": [row["xmin"], row["ymin"], row["xmax"], row["ymax"]],
+            "bbox": bounds,
             "covering": {"bbox": {
                 "xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
                 "xmax": ["bbox", "xmax"], "ymax": ["bbox", "ymax"],
@@ -279,9 +283,7 @@ pub async fn run(lake: &str, options: &Options) -> Result<Outcome> {
     let mut listed = Vec::new();
     let (mut rows, mut files, mut bytes) = (0u64, 0usize, 0u64);
     for dataset in &datasets {
-        let entry = write_dataset(&engine, &staging, dataset, &versions).await?;
-        let written: Vec<FileEntry> =
-            serde_json::from_value(entry["files"].clone()).unwrap_or_default();
+        let (entry, written) = write_dataset(&engine, &staging, dataset, &versions).await?;
         rows += written.iter().map(|f| f.rows).sum::<u64>();
         bytes += written.iter().map(|f| f.bytes).sum::<u64>();
         files += written.len();
@@ -311,13 +313,13 @@ pub async fn run(lake: &str, options: &Options) -> Result<Outcome> {
     }))
 }
 
-/// Writes one table or view under `staging/<name>/` and returns its manifest entry.
+/// Writes one table or view under `staging/<name>/`; returns its manifest entry and files.
 async fn write_dataset(
     engine: &Engine,
     staging: &Path,
     dataset: &Dataset,
     versions: &BTreeMap<String, i64>,
-) -> Result<Value> {
+) -> Result<(Value, Vec<FileEntry>)> {
     let ctx = engine.context();
     let geometry = (dataset.kind == "table")
         .then(|| geometry_select(&dataset.name))
@@ -351,15 +353,13 @@ async fn write_dataset(
         folder.join("part-0.parquet").display().to_string()
     };
     frame.write_parquet(&target, write, Some(parquet)).await?;
-    let mut files = Vec::new();
-    list_parquet(&folder, staging, &mut files)?;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let files = parquet_files(&folder, staging)?;
     let fields: Vec<Value> = schema
         .fields()
         .iter()
         .map(|f| json!({"name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable()}))
         .collect();
-    Ok(json!({
+    let entry = json!({
         "name": dataset.name,
         "kind": dataset.kind,
         "delta_version": versions.get(&dataset.name),
@@ -369,37 +369,28 @@ async fn write_dataset(
         "geoparquet": geometry.is_some(),
         "schema": fields,
         "files": files,
-    }))
+    });
+    Ok((entry, files))
 }
 
-/// Every Parquet file under `folder`, with its rows (from the footer), size and checksum.
-fn list_parquet(folder: &Path, root: &Path, out: &mut Vec<FileEntry>) -> Result<()> {
-    for entry in std::fs::read_dir(folder).map_err(io(folder))? {
-        let path = entry.map_err(io(folder))?.path();
-        if path.is_dir() {
-            list_parquet(&path, root, out)?;
-            continue;
-        }
+/// Every Parquet file under `folder`, with its path inside `root`, rows (from the footer), size
+/// and checksum, in path order.
+fn parquet_files(folder: &Path, root: &Path) -> Result<Vec<FileEntry>> {
+    use parquet::file::reader::FileReader as _;
+    let mut out = Vec::new();
+    for (path, relative) in files_under(folder, root)? {
         if path.extension().is_none_or(|e| e != "parquet") {
             continue;
         }
         let file = std::fs::File::open(&path).map_err(io(&path))?;
-        let reader =
-            parquet::file::reader::SerializedFileReader::new(file.try_clone().map_err(io(&path))?)
-                .map_err(|e| ExportError::Io {
-                    path: path.clone(),
-                    source: std::io::Error::other(e),
-                })?;
-        use parquet::file::reader::FileReader as _;
+        let reader = parquet::file::reader::SerializedFileReader::new(file).map_err(|e| {
+            ExportError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            }
+        })?;
         let rows = u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0);
         let (sha256, bytes) = checksum(&path)?;
-        let relative = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
         out.push(FileEntry {
             path: relative,
             rows,
@@ -407,11 +398,11 @@ fn list_parquet(folder: &Path, root: &Path, out: &mut Vec<FileEntry>) -> Result<
             sha256,
         });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// SHA-256 (hex) and size of a file.
-pub(crate) fn checksum(path: &Path) -> Result<(String, u64)> {
+fn checksum(path: &Path) -> Result<(String, u64)> {
     let mut file = std::fs::File::open(path).map_err(io(path))?;
     let mut hash = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

@@ -23,6 +23,21 @@ pub fn feature_collection(answer: &Answer) -> Result<Value, QueryError> {
         let geometry =
             arrow::compute::cast(geometry, &DataType::Binary).map_err(|e| failed(e.to_string()))?;
         let geometry = geometry.as_binary::<i32>();
+        // Every other column once per batch: numbers as Float64, the rest as text.
+        let mut properties = Vec::new();
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            if field.name() == "geometry" {
+                continue;
+            }
+            let numeric = column.data_type().is_numeric();
+            let as_type = if numeric {
+                DataType::Float64
+            } else {
+                DataType::Utf8
+            };
+            let cast = arrow::compute::cast(column, &as_type).map_err(|e| failed(e.to_string()))?;
+            properties.push((field.name().clone(), numeric, cast));
+        }
         for row in 0..batch.num_rows() {
             if geometry.is_null(row) {
                 continue;
@@ -30,35 +45,24 @@ pub fn feature_collection(answer: &Answer) -> Result<Value, QueryError> {
             let wkb = wkb::reader::read_wkb(geometry.value(row))
                 .map_err(|e| failed(format!("a region's geometry is not valid WKB: {e}")))?;
             let shape = geojson::Geometry::from(&wkb.to_geometry());
-            let mut properties = Map::new();
-            for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                if field.name() == "geometry" {
-                    continue;
-                }
-                properties.insert(field.name().clone(), cell(column.as_ref(), row)?);
+            let mut values = Map::new();
+            for (name, numeric, column) in &properties {
+                let value = if column.is_null(row) {
+                    Value::Null
+                } else if *numeric {
+                    let v = column.as_primitive::<Float64Type>().value(row);
+                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+                } else {
+                    Value::String(column.as_string::<i32>().value(row).to_string())
+                };
+                values.insert(name.clone(), value);
             }
             features.push(serde_json::json!({
                 "type": "Feature",
-                "properties": properties,
+                "properties": values,
                 "geometry": shape,
             }));
         }
     }
     Ok(serde_json::json!({"type": "FeatureCollection", "features": features}))
-}
-
-/// One property value: numbers as numbers, everything else as text.
-fn cell(column: &dyn Array, row: usize) -> Result<Value, QueryError> {
-    if column.is_null(row) {
-        return Ok(Value::Null);
-    }
-    let slice = column.slice(row, 1);
-    if column.data_type().is_numeric() {
-        let number =
-            arrow::compute::cast(&slice, &DataType::Float64).map_err(|e| failed(e.to_string()))?;
-        let v = number.as_primitive::<Float64Type>().value(0);
-        return Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number));
-    }
-    let text = arrow::compute::cast(&slice, &DataType::Utf8).map_err(|e| failed(e.to_string()))?;
-    Ok(Value::String(text.as_string::<i32>().value(0).to_string()))
 }

@@ -77,14 +77,28 @@ impl Destination {
             return Ok(Destination::Folder(PathBuf::from(to)));
         }
         let url = url::Url::parse(to).map_err(|e| publish_error(to, e))?;
-        let options = std::env::vars()
-            .filter(|(k, _)| k.starts_with("AWS_"))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v));
-        let (store, prefix) =
-            object_store::parse_url_opts(&url, options).map_err(|e| publish_error(to, e))?;
+        let (store, prefix): (Arc<dyn ObjectStore>, StorePath) = if url.scheme() == "file" {
+            // Rooted at the destination, and deleting a pruned snapshot's files removes its
+            // emptied folders too, as an object store has none to leave behind.
+            let root = url
+                .to_file_path()
+                .map_err(|()| publish_error(to, "not a local path"))?;
+            std::fs::create_dir_all(&root).map_err(io(&root))?;
+            let local = object_store::local::LocalFileSystem::new_with_prefix(&root)
+                .map_err(|e| publish_error(to, e))?
+                .with_automatic_cleanup(true);
+            (Arc::new(local), StorePath::default())
+        } else {
+            let options = std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_"))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v));
+            let (store, prefix) =
+                object_store::parse_url_opts(&url, options).map_err(|e| publish_error(to, e))?;
+            (Arc::from(store), prefix)
+        };
         Ok(Destination::Store {
             url: to.trim_end_matches('/').to_string(),
-            store: Arc::from(store),
+            store,
             prefix,
         })
     }
@@ -176,20 +190,11 @@ impl Destination {
                 Ok(target.display().to_string())
             }
             Destination::Store { store, prefix, url } => {
-                let mut files = Vec::new();
-                walk(staging, &mut files)?;
+                let mut files = files_under(staging, staging)?;
                 let last = ["manifest.json", "_SUCCESS"];
-                files.sort_by_key(|f| last.iter().position(|l| f.ends_with(l)));
-                for file in &files {
-                    let relative = file.strip_prefix(staging).unwrap_or(file);
-                    let relative: Vec<String> = relative
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                        .collect();
-                    let key = Self::key(
-                        prefix,
-                        &format!("snapshots/{snapshot}/{}", relative.join("/")),
-                    );
+                files.sort_by_key(|(_, relative)| last.iter().position(|l| relative == l));
+                for (file, relative) in &files {
+                    let key = Self::key(prefix, &format!("snapshots/{snapshot}/{relative}"));
                     let bytes = std::fs::read(file).map_err(io(file))?;
                     retry("an upload", || {
                         let (store, key, bytes) = (store.clone(), key.clone(), bytes.clone());
@@ -238,7 +243,7 @@ impl Destination {
                     std::fs::remove_dir_all(path).map_err(io(path))?;
                 }
             }
-            Destination::Store { store, prefix, url } => {
+            Destination::Store { store, prefix, .. } => {
                 let root = Self::key(prefix, "snapshots");
                 let listed = store
                     .list_with_delimiter(Some(&root))
@@ -259,13 +264,6 @@ impl Destination {
                             .await
                             .map_err(|e| publish_error(&to, e))?;
                     }
-                    // A `file://` store deletes files but keeps their folders.
-                    if url.starts_with("file://") {
-                        let folder = Path::new("/").join(name.as_ref());
-                        if folder.is_dir() {
-                            std::fs::remove_dir_all(&folder).map_err(io(&folder))?;
-                        }
-                    }
                 }
             }
         }
@@ -273,14 +271,33 @@ impl Destination {
     }
 }
 
-fn walk(folder: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(folder).map_err(io(folder))? {
-        let path = entry.map_err(io(folder))?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else {
-            out.push(path);
+/// Every file under `folder`, with its `/`-separated path inside `root`, in path order.
+pub(crate) fn files_under(folder: &Path, root: &Path) -> Result<Vec<(PathBuf, String)>> {
+    fn walk(folder: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(folder).map_err(io(folder))? {
+            let path = entry.map_err(io(folder))?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else {
+                out.push(path);
+            }
         }
+        Ok(())
     }
-    Ok(())
+    let mut files = Vec::new();
+    walk(folder, &mut files)?;
+    files.sort();
+    Ok(files
+        .into_iter()
+        .map(|path| {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            (path, relative)
+        })
+        .collect())
 }

@@ -73,17 +73,13 @@ fn verify(snapshot: &Path) -> Value {
                 .expect("a listed file");
             assert_eq!(Some(bytes.len() as u64), file["bytes"].as_u64());
             assert_eq!(
-                Some(hex(&Sha256::digest(&bytes))).as_deref(),
+                Some(hex::encode(Sha256::digest(&bytes))).as_deref(),
                 file["sha256"].as_str(),
                 "{file}"
             );
         }
     }
     manifest
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
