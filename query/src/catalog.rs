@@ -171,6 +171,9 @@ impl Catalog {
             }
         }
         match DeltaTable::try_from_url(url).await {
+            // A folder whose log holds no commit yet (an ingest stopped while creating the
+            // table) is no table.
+            Ok(t) if t.version().is_none() => Ok(None),
             Ok(t) => Ok(Some(t)),
             Err(deltalake::DeltaTableError::NotATable(_)) => Ok(None),
             Err(e) => Err(e.into()),

@@ -67,6 +67,10 @@ impl LakeSql {
                 let url =
                     url::Url::from_directory_path(path.canonicalize().expect("abs")).expect("url");
                 let table = DeltaTable::try_from_url(url).await.expect("table");
+                if table.version().is_none() {
+                    // Created by an ingest that was stopped before its first commit.
+                    continue;
+                }
                 table
                     .update_datafusion_session(&ctx.state())
                     .expect("session");
@@ -96,6 +100,11 @@ impl LakeSql {
                 .await
                 .expect("sql runs")
         })
+    }
+
+    /// Whether the lake held table `name` (with at least one commit) when it was opened.
+    pub fn has(&self, name: &str) -> bool {
+        self.ctx.table_exist(name).expect("table name")
     }
 
     /// The single number a query returns.

@@ -34,6 +34,17 @@ async fn a_new_submission_is_seen_without_a_restart_and_the_old_version_stays_re
     assert!(before > 100, "2016 return of 新罗区 has {before} unions");
     let version = engine.refresh(true).await.expect("versions")["grassroots_unions"];
 
+    // An ingest stopped while creating a table leaves a log folder with no commit in it:
+    // the engine goes on without that table.
+    let unborn = lake.join("rights_cases").join("_delta_log");
+    std::fs::create_dir_all(&unborn).expect("log folder");
+    std::fs::write(unborn.join("00000000000000000000.json#1"), b"{").expect("staged file");
+    let versions = engine
+        .refresh(true)
+        .await
+        .expect("refresh over an unborn table");
+    assert!(!versions.contains_key("rights_cases"), "{versions:?}");
+
     fixture::ingest(vec![second], &lake);
     tokio::time::sleep(Duration::from_millis(20)).await;
     let after: i64 = fixture::scalar(&engine, count)
