@@ -18,41 +18,78 @@ pub struct View {
     pub sql: String,
 }
 
-/// The grouping sets of a fact cut by place and industry, with `year` and `extra` keys.
-fn place_and_industry_sets(extra: &str) -> String {
-    let sets = [
-        "",
-        ", county_code",
-        ", county_code, town_code",
-        ", industry_code",
-        ", county_code, industry_code",
-        ", county_code, town_code, industry_code",
-    ];
-    let sets: Vec<String> = sets.iter().map(|s| format!("(year{extra}{s})")).collect();
-    format!("GROUPING SETS ({})", sets.join(", "))
+/// A grain: its name in the `grain` column and the keys it groups by besides `year`.
+type Grain = (&'static str, &'static [&'static str]);
+
+/// The grains of a fact cut by place only.
+const PLACE_GRAINS: &[Grain] = &[
+    ("city", &[]),
+    ("county", &["county_code"]),
+    ("town", &["county_code", "town_code"]),
+];
+
+/// The grains of a fact cut by place and industry.
+const PLACE_AND_INDUSTRY_GRAINS: &[Grain] = &[
+    ("city", &[]),
+    ("county", &["county_code"]),
+    ("town", &["county_code", "town_code"]),
+    ("industry", &["industry_code"]),
+    ("county_industry", &["county_code", "industry_code"]),
+    (
+        "town_industry",
+        &["county_code", "town_code", "industry_code"],
+    ),
+];
+
+const PLACE_KEYS: &[&str] = &["county_code", "town_code"];
+const PLACE_AND_INDUSTRY_KEYS: &[&str] = &["county_code", "town_code", "industry_code"];
+
+/// One `SELECT` per grain, joined by `UNION ALL`. Each branch names its grain as a literal and
+/// groups by plain keys, so a filter on `grain`, `year` or a key reaches the branches it
+/// concerns and the scans below them (partition pruning), and the other branches drop out.
+fn per_grain(grains: &[Grain], branch: impl Fn(&Grain) -> String) -> String {
+    grains
+        .iter()
+        .map(branch)
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
 }
 
-/// The grouping sets of a fact cut by place only.
-fn place_sets(extra: &str) -> String {
-    let sets = ["", ", county_code", ", county_code, town_code"];
-    let sets: Vec<String> = sets.iter().map(|s| format!("(year{extra}{s})")).collect();
-    format!("GROUPING SETS ({})", sets.join(", "))
+/// The `GROUP BY` keys of a grain: `year`, the `extra` keys, then the grain's own.
+fn group_keys(grain: &Grain, extra: &[&str]) -> String {
+    std::iter::once("year")
+        .chain(extra.iter().copied())
+        .chain(grain.1.iter().copied())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// The grain of a grouped row, read from which keys were rolled up (base rows never have null
-/// keys: they are coalesced to '' first).
-const GRAIN: &str = "CASE \
-    WHEN g.county_code IS NULL AND g.industry_code IS NULL THEN 'city' \
-    WHEN g.county_code IS NULL THEN 'industry' \
-    WHEN g.town_code IS NULL AND g.industry_code IS NULL THEN 'county' \
-    WHEN g.town_code IS NULL THEN 'county_industry' \
-    WHEN g.industry_code IS NULL THEN 'town' \
-    ELSE 'town_industry' END";
+/// The leading columns of a grain's row from relation `r`: the grain's name, `year`, the
+/// `extra` keys, then every key of `all` (null where the grain rolls it up).
+fn grain_columns(grain: &Grain, r: &str, extra: &[&str], all: &[&str]) -> String {
+    let (name, keys) = grain;
+    let mut columns = vec![format!("'{name}' AS grain"), format!("{r}.year")];
+    columns.extend(extra.iter().map(|k| format!("{r}.{k}")));
+    columns.extend(all.iter().map(|k| {
+        if keys.contains(k) {
+            format!("{r}.{k}")
+        } else {
+            format!("CAST(NULL AS VARCHAR) AS {k}")
+        }
+    }));
+    columns.join(", ")
+}
 
-const PLACE_GRAIN: &str = "CASE WHEN g.county_code IS NULL THEN 'city' \
-    WHEN g.town_code IS NULL THEN 'county' ELSE 'town' END";
+/// The join of two relations grouped at the same grain: same year and same keys.
+fn same_cell(grain: &Grain, a: &str, b: &str) -> String {
+    std::iter::once("year")
+        .chain(grain.1.iter().copied())
+        .map(|k| format!("{a}.{k} = {b}.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
 
-/// The place columns of a grouped row `g`, with names (from the joins of [`NAMES`]).
+/// The place columns of a grain's row `g`, with names (from the joins of [`NAMES`]).
 const PLACE_COLUMNS: &str =
     "g.county_code, rc.name_zh AS county_name, g.town_code, rt.name_zh AS town_name";
 
@@ -66,47 +103,46 @@ const INDUSTRY_COLUMNS: &str = "g.industry_code, i.name_zh AS industry_name";
 /// The join that adds the industry's name.
 const INDUSTRY_NAMES: &str = "LEFT JOIN industries i ON i.code = g.industry_code";
 
-/// Joins on the grouped keys, null meaning rolled up.
-fn same_cell(a: &str, b: &str, keys: &[&str]) -> String {
-    keys.iter()
-        .map(|k| format!("({a}.{k} IS NOT DISTINCT FROM {b}.{k})"))
-        .collect::<Vec<_>>()
-        .join(" AND ")
+/// Fact rows with their place and industry keys, a missing town or industry read as '' so that
+/// such rows still count at the grains above them.
+fn keyed(table: &str, columns: &str) -> String {
+    format!(
+        "SELECT year, county_code, coalesce(town_code, '') AS town_code, \
+           coalesce(industry_code, '') AS industry_code, {columns} FROM {table}"
+    )
 }
 
-/// Enterprises (the denominators of coverage) at every place-and-industry grain.
-fn enterprise_cells() -> String {
+/// Enterprises (the denominators of coverage) at `grain`, from the CTE `ent` of [`keyed`] rows.
+fn enterprise_cell(grain: &Grain) -> String {
+    let keys = group_keys(grain, &[]);
     format!(
-        "SELECT year, county_code, town_code, industry_code, \
-           sum(enterprises) AS enterprises, sum(enterprise_employees) AS enterprise_employees, \
-           sum(enterprises_with_union) AS enterprises_with_union \
-         FROM (SELECT year, county_code, coalesce(town_code, '') AS town_code, \
-                 coalesce(industry_code, '') AS industry_code, \
-                 count(*) AS enterprises, sum(employees) AS enterprise_employees, \
-                 count(union_uscc) AS enterprises_with_union \
-               FROM enterprises GROUP BY 1, 2, 3, 4) \
-         GROUP BY {}",
-        place_and_industry_sets("")
+        "SELECT {keys}, count(*) AS enterprises, sum(employees) AS enterprise_employees, \
+           count(union_uscc) AS enterprises_with_union FROM ent GROUP BY {keys}"
     )
 }
 
 fn union_coverage() -> String {
+    let rows = per_grain(PLACE_AND_INDUSTRY_GRAINS, |grain| {
+        let keys = group_keys(grain, &[]);
+        format!(
+            "SELECT {columns}, u.unions, u.unions_founded, u.enterprises_covered, u.employees, \
+               u.members, u.female_members, u.migrant_members, u.new_members, u.new_migrant_members, \
+               e.enterprises, e.enterprises_with_union \
+             FROM (SELECT {keys}, count(*) AS unions, sum(founded_this_year) AS unions_founded, \
+                     sum(enterprises_covered) AS enterprises_covered, sum(employees) AS employees, \
+                     sum(members) AS members, sum(female_members) AS female_members, \
+                     sum(migrant_members) AS migrant_members, sum(new_members) AS new_members, \
+                     sum(new_migrant_members) AS new_migrant_members \
+                   FROM un GROUP BY {keys}) u \
+             LEFT JOIN ({enterprises}) e ON {cell}",
+            columns = grain_columns(grain, "u", &[], PLACE_AND_INDUSTRY_KEYS),
+            enterprises = enterprise_cell(grain),
+            cell = same_cell(grain, "u", "e"),
+        )
+    });
     format!(
-        "WITH u AS ( \
-           SELECT year, county_code, town_code, industry_code, count(*) AS unions, \
-             sum(enterprises_covered) AS enterprises_covered, sum(employees) AS employees, \
-             sum(members) AS members, sum(female_members) AS female_members, \
-             sum(migrant_members) AS migrant_members, sum(new_members) AS new_members, \
-             sum(new_migrant_members) AS new_migrant_members, \
-             sum(CASE WHEN extract(year FROM founded_date) = year THEN 1 ELSE 0 END) AS unions_founded \
-           FROM (SELECT year, county_code, coalesce(town_code, '') AS town_code, \
-                   coalesce(industry_code, '') AS industry_code, enterprises_covered, employees, members, \
-                   female_members, migrant_members, new_members, new_migrant_members, founded_date \
-                 FROM grassroots_unions) \
-           GROUP BY {sets}), \
-         e AS ({enterprises}), \
-         g AS (SELECT u.*, e.enterprises, e.enterprises_with_union FROM u LEFT JOIN e ON u.year = e.year AND {cell}) \
-         SELECT {GRAIN} AS grain, g.year, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
+        "WITH un AS ({unions}), ent AS ({enterprises}) \
+         SELECT g.grain, g.year, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
            g.unions, g.unions_founded, coalesce(g.enterprises, 0) AS enterprises, \
            coalesce(g.enterprises_with_union, 0) AS enterprises_with_union, g.enterprises_covered, \
            g.employees, g.members, g.female_members, g.migrant_members, g.new_members, g.new_migrant_members, \
@@ -114,79 +150,103 @@ fn union_coverage() -> String {
            CAST(g.members AS DOUBLE) / NULLIF(g.employees, 0) AS membership_rate, \
            CAST(g.migrant_members AS DOUBLE) / NULLIF(g.members, 0) AS migrant_share, \
            CAST(g.female_members AS DOUBLE) / NULLIF(g.members, 0) AS female_share \
-         FROM g {NAMES} {INDUSTRY_NAMES}",
-        sets = place_and_industry_sets(""),
-        enterprises = enterprise_cells(),
-        cell = same_cell("u", "e", &["county_code", "town_code", "industry_code"]),
+         FROM ({rows}) g {NAMES} {INDUSTRY_NAMES}",
+        unions = keyed(
+            "grassroots_unions",
+            "enterprises_covered, employees, members, female_members, migrant_members, \
+             new_members, new_migrant_members, \
+             CASE WHEN extract(year FROM founded_date) = year THEN 1 ELSE 0 END AS founded_this_year"
+        ),
+        enterprises = keyed("enterprises", "employees, union_uscc"),
     )
 }
 
 fn aid_summary() -> String {
+    let rows = per_grain(PLACE_GRAINS, |grain| {
+        let keys = group_keys(grain, &["programme"]);
+        let place_keys = group_keys(grain, &[]);
+        format!(
+            "SELECT {columns}, a.amount, a.recipients, a.enterprises_visited, a.batches, h.households \
+             FROM (SELECT {keys}, sum(amount) AS amount, sum(recipients) AS recipients, \
+                     sum(enterprises_visited) AS enterprises_visited, count(*) AS batches \
+                   FROM aid GROUP BY {keys}) a \
+             LEFT JOIN (SELECT {place_keys}, count(*) AS households FROM hh GROUP BY {place_keys}) h \
+               ON {cell}",
+            columns = grain_columns(grain, "a", &["programme"], PLACE_KEYS),
+            cell = same_cell(grain, "a", "h"),
+        )
+    });
     format!(
-        "WITH a AS ( \
-           SELECT year, programme, county_code, town_code, sum(amount) AS amount, \
-             sum(recipients) AS recipients, sum(enterprises_visited) AS enterprises_visited, \
-             count(*) AS batches \
-           FROM (SELECT year, programme, county_code, coalesce(town_code, '') AS town_code, amount, \
-                   recipients, enterprises_visited FROM aid_disbursements) \
-           GROUP BY {aid_sets}), \
+        "WITH aid AS (SELECT year, programme, county_code, coalesce(town_code, '') AS town_code, \
+             amount, recipients, enterprises_visited FROM aid_disbursements), \
          years AS (SELECT DISTINCT year FROM aid_disbursements), \
-         h AS ( \
-           SELECT year, county_code, town_code, sum(households) AS households FROM ( \
-             SELECT y.year, hh.county_code, coalesce(hh.town_code, '') AS town_code, count(*) AS households \
-             FROM hardship_households hh JOIN years y ON hh.year <= y.year GROUP BY 1, 2, 3) \
-           GROUP BY {place_sets}) \
-         SELECT {PLACE_GRAIN} AS grain, g.year, g.programme, {PLACE_COLUMNS}, \
+         hh AS (SELECT y.year, h.county_code, coalesce(h.town_code, '') AS town_code \
+             FROM hardship_households h JOIN years y ON h.year <= y.year) \
+         SELECT g.grain, g.year, g.programme, {PLACE_COLUMNS}, \
            g.amount, g.recipients, g.enterprises_visited, g.batches, \
            coalesce(g.households, 0) AS hardship_households, \
            CAST(g.amount AS DOUBLE) / NULLIF(g.recipients, 0) AS amount_per_recipient, \
            CAST(g.amount AS DOUBLE) / NULLIF(g.households, 0) AS amount_per_household \
-         FROM (SELECT a.*, h.households FROM a LEFT JOIN h ON a.year = h.year AND {cell}) g {NAMES}",
-        aid_sets = place_sets(", programme"),
-        place_sets = place_sets(""),
-        cell = same_cell("a", "h", &["county_code", "town_code"]),
+         FROM ({rows}) g {NAMES}"
     )
 }
 
 fn contract_coverage() -> String {
+    let rows = per_grain(PLACE_AND_INDUSTRY_GRAINS, |grain| {
+        let keys = group_keys(grain, &["kind"]);
+        // Contracts carry their county; their town and industry are those of the union.
+        let source = if grain.1.iter().any(|k| *k != "county_code") {
+            "con"
+        } else {
+            "collective_contracts"
+        };
+        format!(
+            "SELECT {columns}, k.contracts, k.enterprises_covered, k.employees_covered, \
+               k.offers_sent, k.offers_replied, e.enterprises, e.enterprise_employees \
+             FROM (SELECT {keys}, count(*) AS contracts, \
+                     sum(enterprises_covered) AS enterprises_covered, \
+                     sum(employees_covered) AS employees_covered, \
+                     sum(offers_sent) AS offers_sent, sum(offers_replied) AS offers_replied \
+                   FROM {source} GROUP BY {keys}) k \
+             LEFT JOIN ({enterprises}) e ON {cell}",
+            columns = grain_columns(grain, "k", &["kind"], PLACE_AND_INDUSTRY_KEYS),
+            enterprises = enterprise_cell(grain),
+            cell = same_cell(grain, "k", "e"),
+        )
+    });
     format!(
-        "WITH k AS ( \
-           SELECT year, kind, county_code, town_code, industry_code, count(*) AS contracts, \
-             sum(enterprises_covered) AS enterprises_covered, sum(employees_covered) AS employees_covered, \
-             sum(offers_sent) AS offers_sent, sum(offers_replied) AS offers_replied \
-           FROM (SELECT c.year, c.kind, c.county_code, coalesce(u.town_code, '') AS town_code, \
-                   coalesce(u.industry_code, '') AS industry_code, c.enterprises_covered, \
-                   c.employees_covered, c.offers_sent, c.offers_replied \
-                 FROM collective_contracts c LEFT JOIN grassroots_unions u \
-                   ON u.year = c.year AND u.union_uscc = c.union_uscc) \
-           GROUP BY {sets}), \
-         e AS ({enterprises}), \
-         g AS (SELECT k.*, e.enterprises, e.enterprise_employees FROM k LEFT JOIN e ON k.year = e.year AND {cell}) \
-         SELECT {GRAIN} AS grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
+        "WITH con AS (SELECT c.year, c.kind, c.county_code, coalesce(u.town_code, '') AS town_code, \
+             coalesce(u.industry_code, '') AS industry_code, c.enterprises_covered, \
+             c.employees_covered, c.offers_sent, c.offers_replied \
+           FROM collective_contracts c LEFT JOIN grassroots_unions u \
+             ON u.year = c.year AND u.union_uscc = c.union_uscc), \
+         ent AS ({enterprises}) \
+         SELECT g.grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
            g.contracts, g.enterprises_covered, g.employees_covered, g.offers_sent, g.offers_replied, \
            coalesce(g.enterprises, 0) AS enterprises, coalesce(g.enterprise_employees, 0) AS employees, \
            CAST(g.enterprises_covered AS DOUBLE) / NULLIF(g.enterprises, 0) AS enterprise_coverage, \
            CAST(g.employees_covered AS DOUBLE) / NULLIF(g.enterprise_employees, 0) AS employee_coverage, \
            CAST(g.offers_replied AS DOUBLE) / NULLIF(g.offers_sent, 0) AS reply_rate \
-         FROM g {NAMES} {INDUSTRY_NAMES}",
-        sets = place_and_industry_sets(", kind"),
-        enterprises = enterprise_cells(),
-        cell = same_cell("k", "e", &["county_code", "town_code", "industry_code"]),
+         FROM ({rows}) g {NAMES} {INDUSTRY_NAMES}",
+        enterprises = keyed("enterprises", "employees, union_uscc"),
     )
 }
 
 fn rights_summary() -> String {
+    let rows = per_grain(PLACE_AND_INDUSTRY_GRAINS, |grain| {
+        let keys = group_keys(grain, &["kind"]);
+        format!(
+            "SELECT {columns}, count(*) AS cases, sum(workers) AS workers, \
+               sum(amount_recovered) AS amount_recovered \
+             FROM ({cases}) r GROUP BY {keys}",
+            columns = grain_columns(grain, "r", &["kind"], PLACE_AND_INDUSTRY_KEYS),
+            cases = keyed("rights_cases", "kind, workers, amount_recovered"),
+        )
+    });
     format!(
-        "SELECT {GRAIN} AS grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
+        "SELECT g.grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
            g.cases, g.workers, g.amount_recovered \
-         FROM (SELECT year, kind, county_code, town_code, industry_code, count(*) AS cases, \
-                 sum(workers) AS workers, sum(amount_recovered) AS amount_recovered \
-               FROM (SELECT year, kind, county_code, coalesce(town_code, '') AS town_code, \
-                       coalesce(industry_code, '') AS industry_code, workers, amount_recovered \
-                     FROM rights_cases) \
-               GROUP BY {sets}) g \
-         {NAMES} {INDUSTRY_NAMES}",
-        sets = place_and_industry_sets(", kind"),
+         FROM ({rows}) g {NAMES} {INDUSTRY_NAMES}"
     )
 }
 
