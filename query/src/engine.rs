@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::physical_plan::execution_plan::reset_plan_states;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use futures::StreamExt;
@@ -106,6 +109,49 @@ struct ResultCache {
 const CACHE_ENTRIES: usize = 512;
 const CACHE_ROWS: usize = 20_000;
 
+/// Physical plans of recent statements, made against one set of table versions. Planning a
+/// view over a Delta table lists and prunes its files for every scan, which costs more than
+/// running most dashboard queries, so a repeated statement reuses its plan until a table
+/// changes.
+#[derive(Debug, Default)]
+struct PlanCache {
+    versions: BTreeMap<String, i64>,
+    plans: HashMap<String, Arc<dyn ExecutionPlan>>,
+    order: VecDeque<String>,
+}
+
+const PLAN_ENTRIES: usize = 256;
+
+/// Whether running `plan` again over the same table versions gives the same answer and may
+/// reuse its physical plan: not when it calls a function whose value changes between calls
+/// (`now()`, `random()`, which planning would fix to one value), nor for EXPLAIN ANALYZE,
+/// whose plan carries the metrics of its run.
+fn repeatable(plan: &LogicalPlan) -> bool {
+    if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
+        return false;
+    }
+    let mut varies = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        for expr in node.expressions() {
+            let _ = expr.apply(|e| {
+                if let Expr::ScalarFunction(f) = e
+                    && f.func.signature().volatility != Volatility::Immutable
+                {
+                    varies = true;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+        }
+        Ok(if varies {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    !varies
+}
+
 /// The SQL engine.
 pub struct Engine {
     ctx: SessionContext,
@@ -113,6 +159,7 @@ pub struct Engine {
     options: EngineOptions,
     slots: Arc<Semaphore>,
     cache: Mutex<ResultCache>,
+    plans: Mutex<PlanCache>,
     /// Views left out because their tables are not in the lake yet.
     missing_views: Mutex<Vec<(&'static str, String)>>,
 }
@@ -139,9 +186,15 @@ impl Engine {
                 },
             ))
             .build_arc()?;
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("datafusion", "public");
+        // Filters that joins and top-k sorts pass to scans while a plan runs belong to that one
+        // run; without them a physical plan can be run again (see `PlanCache`).
+        config
+            .options_mut()
+            .optimizer
+            .enable_dynamic_filter_pushdown = false;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         geodatafusion::register(&ctx);
         let catalog = Arc::new(Catalog::new(lake_url(location)?, options.refresh_interval));
@@ -152,6 +205,7 @@ impl Engine {
             slots: Arc::new(Semaphore::new(options.limits.max_concurrent)),
             options,
             cache: Mutex::new(ResultCache::default()),
+            plans: Mutex::new(PlanCache::default()),
             missing_views: Mutex::new(Vec::new()),
         };
         engine.refresh(true).await?;
@@ -206,8 +260,10 @@ impl Engine {
         if let Some(answer) = self.cached(&key) {
             return Ok(answer);
         }
-        let answer = self.run(statement, versions).await?;
-        self.remember(key, &answer);
+        let (answer, repeatable) = self.run(statement, versions).await?;
+        if repeatable {
+            self.remember(key, &answer);
+        }
         Ok(answer)
     }
 
@@ -215,32 +271,62 @@ impl Engine {
     pub async fn statement(&self, statement: DfStatement) -> Result<Answer> {
         guard::check(&statement)?;
         let versions = Arc::new(self.refresh(false).await?);
-        self.run(statement, versions).await
+        Ok(self.run(statement, versions).await?.0)
     }
 
     /// Runs a plan made elsewhere (the Postgres endpoint's prepared statements).
     pub async fn plan(&self, plan: LogicalPlan) -> Result<Answer> {
         let versions = Arc::new(self.refresh(false).await?);
-        self.execute(plan, versions).await
+        self.execute(plan, None, versions).await
     }
 
+    /// Runs a statement, reusing its physical plan when it ran before at these table versions.
+    /// Also says whether the answer is [`repeatable`].
     async fn run(
         &self,
         statement: DfStatement,
         versions: Arc<BTreeMap<String, i64>>,
-    ) -> Result<Answer> {
+    ) -> Result<(Answer, bool)> {
+        let key = statement.to_string();
+        if let Some(physical) = self.planned(&key, &versions) {
+            let answer = self
+                .execute_physical(async { Ok(reset_plan_states(physical)?) }, versions)
+                .await?;
+            return Ok((answer, true));
+        }
         let plan = self.ctx.state().statement_to_plan(statement).await?;
-        self.execute(plan, versions).await
+        let repeatable = repeatable(&plan);
+        let answer = self
+            .execute(plan, repeatable.then_some(key), versions)
+            .await?;
+        Ok((answer, repeatable))
     }
 
-    /// Executes a plan in a free slot, within the time, memory and row limits. Dropping the
-    /// stream on a timeout or a row overflow cancels the work still running.
+    /// Plans and executes `plan`, keeping its physical plan under `key` when there is one.
     async fn execute(
         &self,
         plan: LogicalPlan,
+        key: Option<String>,
         versions: Arc<BTreeMap<String, i64>>,
     ) -> Result<Answer> {
         guard::check_plan(&plan)?;
+        let planning = async {
+            let physical = self.ctx.state().create_physical_plan(&plan).await?;
+            if let Some(key) = key {
+                self.keep_plan(key, &versions, &physical);
+            }
+            Ok(physical)
+        };
+        self.execute_physical(planning, versions.clone()).await
+    }
+
+    /// Runs the plan that `planning` makes in a free slot, within the time, memory and row
+    /// limits. Dropping the stream on a timeout or a row overflow cancels the work still running.
+    async fn execute_physical(
+        &self,
+        planning: impl Future<Output = Result<Arc<dyn ExecutionPlan>>>,
+        versions: Arc<BTreeMap<String, i64>>,
+    ) -> Result<Answer> {
         let limits = &self.options.limits;
         let _slot = tokio::time::timeout(limits.queue_wait, self.slots.clone().acquire_owned())
             .await
@@ -255,9 +341,9 @@ impl Engine {
             })?
             .map_err(|_| QueryError::new("internal", "the query slots are closed"))?;
         let work = async {
-            let df = self.ctx.execute_logical_plan(plan).await?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let mut stream = df.execute_stream().await?;
+            let physical = planning.await?;
+            let schema = physical.schema();
+            let mut stream = execute_stream(physical, self.ctx.task_ctx())?;
             let mut batches = Vec::new();
             let mut rows = 0;
             while let Some(batch) = stream.next().await {
@@ -292,6 +378,44 @@ impl Engine {
                     ),
                 )
             })?
+    }
+
+    /// The physical plan kept for statement `key` at these table versions.
+    fn planned(
+        &self,
+        key: &str,
+        versions: &BTreeMap<String, i64>,
+    ) -> Option<Arc<dyn ExecutionPlan>> {
+        let plans = self.plans.lock().ok()?;
+        if plans.versions != *versions {
+            return None;
+        }
+        plans.plans.get(key).cloned()
+    }
+
+    fn keep_plan(
+        &self,
+        key: String,
+        versions: &BTreeMap<String, i64>,
+        plan: &Arc<dyn ExecutionPlan>,
+    ) {
+        let Ok(mut cache) = self.plans.lock() else {
+            return;
+        };
+        if cache.versions != *versions {
+            *cache = PlanCache {
+                versions: versions.clone(),
+                ..PlanCache::default()
+            };
+        }
+        if cache.plans.insert(key.clone(), plan.clone()).is_none() {
+            cache.order.push_back(key);
+        }
+        while cache.order.len() > PLAN_ENTRIES {
+            if let Some(old) = cache.order.pop_front() {
+                cache.plans.remove(&old);
+            }
+        }
     }
 
     fn cached(&self, key: &str) -> Option<Answer> {

@@ -19,8 +19,10 @@ async fn a_new_submission_is_seen_without_a_restart_and_the_old_version_stays_re
         &lake,
     );
 
+    // Without the result cache, each answer is computed, from a plan kept for the versions.
     let options = EngineOptions {
         refresh_interval: Duration::from_millis(10),
+        result_cache: false,
         ..EngineOptions::default()
     };
     let engine = Engine::open(&lake.to_string_lossy(), options)
@@ -70,6 +72,44 @@ async fn a_new_submission_is_seen_without_a_restart_and_the_old_version_stays_re
         .expect_err("no version existed in 2000");
     assert_eq!(future.code, "invalid_sql", "{future}");
     assert!(future.message.contains("grassroots_unions"), "{future}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_plan_runs_again_to_the_same_answer_and_time_is_never_frozen() {
+    let engine = fixture::engine().await;
+    let csv = async |sql: &str| {
+        let answer = engine
+            .sql(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let mut out = Vec::new();
+        let mut writer = datafusion::arrow::csv::Writer::new(&mut out);
+        for batch in answer.batches.iter() {
+            writer.write(batch).expect("csv");
+        }
+        drop(writer);
+        String::from_utf8(out).expect("utf8")
+    };
+    // Left joins (the names of towns and industries) and a sort with a limit: operators that
+    // hold state from one run.
+    let sql = "SELECT town_code, town_name, industry_name, unions, formation_rate \
+        FROM union_coverage WHERE grain = 'town_industry' AND year = 2017 \
+        ORDER BY unions DESC, town_code, industry_name LIMIT 50";
+    let first = csv(sql).await;
+    assert_eq!(first.lines().count(), 51, "{first}");
+    for run in 2..=4 {
+        assert_eq!(csv(sql).await, first, "run {run} of the kept plan");
+    }
+    let now = "SELECT CAST(now() AS VARCHAR)";
+    let before = csv(now).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_ne!(csv(now).await, before, "now() moves on");
+    let random = "SELECT random()";
+    assert_ne!(
+        csv(random).await,
+        csv(random).await,
+        "random() is drawn each time"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
