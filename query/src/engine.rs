@@ -186,7 +186,10 @@ impl Engine {
                 },
             ))
             .build_arc()?;
+        // Batches four times DataFusion's default: the dashboard's queries scan and aggregate
+        // whole columns, and fewer, larger batches measured about 10% faster at scale 10.
         let mut config = SessionConfig::new()
+            .with_batch_size(32_768)
             .with_information_schema(true)
             .with_default_catalog_and_schema("datafusion", "public");
         // Filters that joins and top-k sorts pass to scans while a plan runs belong to that one
