@@ -8,11 +8,16 @@ use std::time::Duration;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
+use datafusion::physical_plan::joins::{
+    CrossJoinExec, HashJoinExec, NestedLoopJoinExec, SortMergeJoinExec,
+};
+use datafusion::physical_plan::unnest::UnnestExec;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
@@ -121,6 +126,27 @@ struct PlanCache {
 }
 
 const PLAN_ENTRIES: usize = 256;
+
+/// `plan` with its joins and unnests made to take turns with other work. Their output can be
+/// many times their input, and a cross join emits batch after batch without waiting for its
+/// inputs: it would never hand back its thread, so a query cancelled on a timeout would keep
+/// the cores busy until it finished. Wrapped, they yield every so many batches, and the
+/// cancellation takes effect there.
+fn yielding(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    let plan = plan.transform_up(|node| {
+        let multiplies = node.is::<CrossJoinExec>()
+            || node.is::<NestedLoopJoinExec>()
+            || node.is::<HashJoinExec>()
+            || node.is::<SortMergeJoinExec>()
+            || node.is::<UnnestExec>();
+        Ok(if multiplies {
+            Transformed::yes(Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>)
+        } else {
+            Transformed::no(node)
+        })
+    })?;
+    Ok(plan.data)
+}
 
 /// Whether running `plan` again over the same table versions gives the same answer and may
 /// reuse its physical plan: not when it calls a function whose value changes between calls
@@ -314,9 +340,11 @@ impl Engine {
     ) -> Result<Answer> {
         guard::check_plan(&plan)?;
         let planning = async {
-            let physical = self.ctx.state().create_physical_plan(&plan).await?;
+            let physical = yielding(self.ctx.state().create_physical_plan(&plan).await?)?;
             if let Some(key) = key {
-                self.keep_plan(key, &versions, &physical);
+                // A copy that never runs: a plan that ran holds what its joins built (and the
+                // memory reserved for it) until it is dropped.
+                self.keep_plan(key, &versions, reset_plan_states(physical.clone())?);
             }
             Ok(physical)
         };
@@ -400,7 +428,7 @@ impl Engine {
         &self,
         key: String,
         versions: &BTreeMap<String, i64>,
-        plan: &Arc<dyn ExecutionPlan>,
+        plan: Arc<dyn ExecutionPlan>,
     ) {
         let Ok(mut cache) = self.plans.lock() else {
             return;
@@ -411,7 +439,7 @@ impl Engine {
                 ..PlanCache::default()
             };
         }
-        if cache.plans.insert(key.clone(), plan.clone()).is_none() {
+        if cache.plans.insert(key.clone(), plan).is_none() {
             cache.order.push_back(key);
         }
         while cache.order.len() > PLAN_ENTRIES {
