@@ -253,22 +253,25 @@ fn run_demo(args: &DemoArgs) -> Result<u8, String> {
         })
         .map_err(|e| e.to_string())?;
     }
-    if !args.lake.join("submissions").join("_delta_log").is_dir() {
-        println!("loading the returns into {} ...", args.lake.display());
-        run_ingest(&IngestArgs {
-            paths: vec![args.data.join("reference"), args.data.join("returns")],
-            lake: args.lake.to_string_lossy().to_string(),
-            table: None,
-            county: None,
-            period: None,
-            dry_run: false,
-            source_crs: None,
-            error_threshold: None,
-            report: None,
-            id_hash_key_file: None,
-            config: None,
-        })?;
-    }
+    // Every start loads the returns: those already in the lake are recognised by their content
+    // and skipped (a few seconds), and a load that was interrupted is completed.
+    println!(
+        "loading the returns into {} (returns already there are skipped) ...",
+        args.lake.display()
+    );
+    run_ingest(&IngestArgs {
+        paths: vec![args.data.join("reference"), args.data.join("returns")],
+        lake: args.lake.to_string_lossy().to_string(),
+        table: None,
+        county: None,
+        period: None,
+        dry_run: false,
+        source_crs: None,
+        error_threshold: None,
+        report: None,
+        id_hash_key_file: None,
+        config: None,
+    })?;
     let login = demo_login();
     if unionstat_query::pg::credentials_from_env().is_none() {
         println!(
