@@ -191,10 +191,6 @@ fn aid_summary() -> String {
     )
 }
 
-/// Collective contracts by kind. Coverage counts the register's enterprises (and their
-/// employees) whose union holds a contract of the kind, in each enterprise's own town and
-/// industry, so no cut passes 100%; the counts the contracts declare, attributed to the union's
-/// town and industry, stay as `enterprises_covered` and `employees_covered`.
 fn contract_coverage() -> String {
     let rows = per_grain(PLACE_AND_INDUSTRY_GRAINS, |grain| {
         let keys = group_keys(grain, &["kind"]);
@@ -204,28 +200,18 @@ fn contract_coverage() -> String {
         } else {
             "collective_contracts"
         };
-        let same = |a: &str, b: &str| format!("{} AND {a}.kind = {b}.kind", same_cell(grain, a, b));
-        // The cells: where contracts are signed, and where enterprises they cover are.
         format!(
             "SELECT {columns}, k.contracts, k.enterprises_covered, k.employees_covered, \
-               k.offers_sent, k.offers_replied, c.enterprises_with_contract, \
-               c.employees_with_contract, e.enterprises, e.enterprise_employees \
-             FROM (SELECT {keys} FROM {source} GROUP BY {keys} \
-                   UNION SELECT {keys} FROM covered GROUP BY {keys}) x \
-             LEFT JOIN (SELECT {keys}, count(*) AS contracts, \
+               k.offers_sent, k.offers_replied, e.enterprises, e.enterprise_employees \
+             FROM (SELECT {keys}, count(*) AS contracts, \
                      sum(enterprises_covered) AS enterprises_covered, \
                      sum(employees_covered) AS employees_covered, \
                      sum(offers_sent) AS offers_sent, sum(offers_replied) AS offers_replied \
-                   FROM {source} GROUP BY {keys}) k ON {x_k} \
-             LEFT JOIN (SELECT {keys}, count(*) AS enterprises_with_contract, \
-                     sum(employees) AS employees_with_contract \
-                   FROM covered GROUP BY {keys}) c ON {x_c} \
-             LEFT JOIN ({enterprises}) e ON {x_e}",
-            columns = grain_columns(grain, "x", &["kind"], PLACE_AND_INDUSTRY_KEYS),
-            x_k = same("x", "k"),
-            x_c = same("x", "c"),
+                   FROM {source} GROUP BY {keys}) k \
+             LEFT JOIN ({enterprises}) e ON {cell}",
+            columns = grain_columns(grain, "k", &["kind"], PLACE_AND_INDUSTRY_KEYS),
             enterprises = enterprise_cell(grain),
-            x_e = same_cell(grain, "x", "e"),
+            cell = same_cell(grain, "k", "e"),
         )
     });
     format!(
@@ -234,19 +220,12 @@ fn contract_coverage() -> String {
              c.employees_covered, c.offers_sent, c.offers_replied \
            FROM collective_contracts c LEFT JOIN grassroots_unions u \
              ON u.year = c.year AND u.union_uscc = c.union_uscc), \
-         ent AS ({enterprises}), \
-         covered AS (SELECT e.year, k.kind, e.county_code, e.town_code, e.industry_code, e.employees \
-           FROM ent e JOIN (SELECT DISTINCT year, kind, union_uscc FROM collective_contracts) k \
-             ON k.year = e.year AND k.union_uscc = e.union_uscc) \
+         ent AS ({enterprises}) \
          SELECT g.grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
-           coalesce(g.contracts, 0) AS contracts, coalesce(g.enterprises_covered, 0) AS enterprises_covered, \
-           coalesce(g.employees_covered, 0) AS employees_covered, \
-           coalesce(g.offers_sent, 0) AS offers_sent, coalesce(g.offers_replied, 0) AS offers_replied, \
-           coalesce(g.enterprises_with_contract, 0) AS enterprises_with_contract, \
-           coalesce(g.employees_with_contract, 0) AS employees_with_contract, \
+           g.contracts, g.enterprises_covered, g.employees_covered, g.offers_sent, g.offers_replied, \
            coalesce(g.enterprises, 0) AS enterprises, coalesce(g.enterprise_employees, 0) AS employees, \
-           CAST(g.enterprises_with_contract AS DOUBLE) / NULLIF(g.enterprises, 0) AS enterprise_coverage, \
-           CAST(g.employees_with_contract AS DOUBLE) / NULLIF(g.enterprise_employees, 0) AS employee_coverage, \
+           CAST(g.enterprises_covered AS DOUBLE) / NULLIF(g.enterprises, 0) AS enterprise_coverage, \
+           CAST(g.employees_covered AS DOUBLE) / NULLIF(g.enterprise_employees, 0) AS employee_coverage, \
            CAST(g.offers_replied AS DOUBLE) / NULLIF(g.offers_sent, 0) AS reply_rate \
          FROM ({rows}) g {NAMES} {INDUSTRY_NAMES}",
         enterprises = keyed("enterprises", "employees, union_uscc"),
