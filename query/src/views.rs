@@ -238,15 +238,16 @@ fn rights_summary() -> String {
         format!(
             "SELECT {columns}, count(*) AS cases, sum(workers) AS workers, \
                sum(amount_recovered) AS amount_recovered \
-             FROM ({cases}) r GROUP BY {keys}",
+             FROM cases r GROUP BY {keys}",
             columns = grain_columns(grain, "r", &["kind"], PLACE_AND_INDUSTRY_KEYS),
-            cases = keyed("rights_cases", "kind, workers, amount_recovered"),
         )
     });
     format!(
-        "SELECT g.grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
+        "WITH cases AS ({cases}) \
+         SELECT g.grain, g.year, g.kind, {PLACE_COLUMNS}, {INDUSTRY_COLUMNS}, \
            g.cases, g.workers, g.amount_recovered \
-         FROM ({rows}) g {NAMES} {INDUSTRY_NAMES}"
+         FROM ({rows}) g {NAMES} {INDUSTRY_NAMES}",
+        cases = keyed("rights_cases", "kind, workers, amount_recovered"),
     )
 }
 

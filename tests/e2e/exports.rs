@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::dashboard::sql;
 use crate::http::get;
 use crate::server::{Server, demo_lake};
+use crate::succeeded;
 
 /// The Python with the readers, or `None` (with a notice) where `scripts/setup` has not run and
 /// `CI` is unset.
@@ -87,12 +88,7 @@ fn an_export_reads_back_the_same_in_pyarrow_duckdb_polars_and_geopandas() {
     let Some(python) = python() else { return };
     let to = tempfile::tempdir().expect("tmp");
     let out = export(to.path(), &[]);
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{printed}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let printed = succeeded(&out);
     assert!(
         printed.starts_with("exported 20 tables and views"),
         "{printed}"
@@ -105,12 +101,7 @@ fn an_export_reads_back_the_same_in_pyarrow_duckdb_polars_and_geopandas() {
         .arg(&snapshot)
         .output()
         .expect("python runs");
-    assert!(
-        read.status.success(),
-        "{}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    let found: Value = serde_json::from_slice(&read.stdout).expect("JSON");
+    let found: Value = serde_json::from_str(&succeeded(&read)).expect("JSON");
 
     let server = Server::serve();
     for dataset in manifest["datasets"].as_array().expect("datasets") {
@@ -245,11 +236,7 @@ fn an_export_killed_half_way_leaves_the_last_snapshot_whole() {
             "kpi",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(!partial.exists());
     let names = snapshots(to.path());
     assert_eq!(names, [latest(to.path())]);
@@ -330,12 +317,7 @@ fn the_notebooks_run_against_a_fresh_export_and_the_postgres_endpoint() {
         )
         .output()
         .expect("python runs");
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{printed}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let printed = succeeded(&out);
     assert_eq!(
         printed
             .lines()
@@ -371,11 +353,7 @@ fn an_export_to_an_object_store_url_publishes_and_prunes_there() {
             .args(["--to", &url])
             .output()
             .expect("unionstat runs");
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        succeeded(&run);
     }
     let names = snapshots(&out);
     assert_eq!(names, [latest(&out)], "one snapshot kept");

@@ -7,17 +7,28 @@ mod exports;
 mod http;
 mod server;
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn unionstat() -> Command {
     Command::new(env!("CARGO_BIN_EXE_unionstat"))
 }
 
+/// The standard output of a command that must have succeeded; on failure, the assertion
+/// shows what it printed on both outputs.
+fn succeeded(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn help_lists_only_the_commands_that_work() {
     let out = unionstat().arg("--help").output().expect("unionstat runs");
-    assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
+    let help = succeeded(&out);
     let commands: Vec<&str> = help
         .lines()
         .skip_while(|l| !l.starts_with("Commands:"))
@@ -51,12 +62,7 @@ fn generate_writes_returns_reference_files_and_manifests() {
         .arg(dir.path())
         .output()
         .expect("unionstat runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.contains("corrected resubmissions"), "{stdout}");
     for file in [
         "manifest.json",
@@ -92,7 +98,7 @@ fn generated_returns_ingest_with_the_exit_code_for_quarantined_rows() {
         .arg(raw.path())
         .output()
         .expect("unionstat runs");
-    assert!(out.status.success());
+    succeeded(&out);
     let report = raw.path().join("report.csv");
     let ingest = |args: &[&str]| {
         unionstat()
@@ -142,12 +148,7 @@ fn generated_returns_ingest_with_the_exit_code_for_quarantined_rows() {
         .arg("SELECT count(*) > 0 AS recorded FROM submissions")
         .output()
         .expect("unionstat runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "recorded\ntrue\n");
+    assert_eq!(succeeded(&out), "recorded\ntrue\n");
     let mut repl = unionstat()
         .args(["sql", "--format", "csv", "--lake"])
         .arg(lake.path())
@@ -178,8 +179,7 @@ fn schema_prints_the_data_dictionary() {
         .args(["schema", "grassroots_unions"])
         .output()
         .expect("unionstat runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
+    let text = succeeded(&out);
     assert!(
         text.contains("town_code") && text.contains("会员人数") && text.contains("联合基层工会"),
         "{text}"
