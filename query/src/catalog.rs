@@ -36,13 +36,22 @@ pub fn known_tables() -> Vec<&'static str> {
     names
 }
 
-/// A table whose provider is replaced when a new Delta version appears.
+/// A lake table as DataFusion sees it: its provider is replaced when a new Delta version appears
+/// (a table read as of a version, by time travel, keeps its one), and filters on its partition
+/// columns are checked again on the rows read.
 #[derive(Debug)]
 pub struct LiveTable {
     current: RwLock<Arc<dyn TableProvider>>,
 }
 
 impl LiveTable {
+    /// A table served by `provider` until it is replaced.
+    pub fn new(provider: Arc<dyn TableProvider>) -> Self {
+        LiveTable {
+            current: RwLock::new(provider),
+        }
+    }
+
     fn provider(&self) -> Arc<dyn TableProvider> {
         match self.current.read() {
             Ok(p) => p.clone(),
@@ -84,7 +93,17 @@ impl TableProvider for LiveTable {
         &self,
         filters: &[&Expr],
     ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
-        self.provider().supports_filters_pushdown(filters)
+        // The Delta scan prunes files with every filter on partition columns and calls those
+        // filters exact, but it keeps files it cannot judge: `WHERE year + 1 = 2018` read every
+        // year. So DataFusion checks each row again; on a partition column that costs little.
+        let pushdown = self.provider().supports_filters_pushdown(filters)?;
+        Ok(pushdown
+            .into_iter()
+            .map(|p| match p {
+                TableProviderFilterPushDown::Exact => TableProviderFilterPushDown::Inexact,
+                other => other,
+            })
+            .collect())
     }
 }
 
@@ -211,9 +230,7 @@ impl Catalog {
                     table
                         .update_datafusion_session(&ctx.state())
                         .map_err(QueryError::from)?;
-                    let live = Arc::new(LiveTable {
-                        current: RwLock::new(provider(&table).await?),
-                    });
+                    let live = Arc::new(LiveTable::new(provider(&table).await?));
                     ctx.register_table(name, live.clone())?;
                     tables.insert(name.to_string(), Loaded { table, live });
                     refresh.reshaped = true;

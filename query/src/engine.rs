@@ -220,10 +220,13 @@ impl Engine {
             .with_default_catalog_and_schema("datafusion", "public");
         // Filters that joins and top-k sorts pass to scans while a plan runs belong to that one
         // run; without them a physical plan can be run again (see `PlanCache`).
-        config
-            .options_mut()
-            .optimizer
-            .enable_dynamic_filter_pushdown = false;
+        let optimizer = &mut config.options_mut().optimizer;
+        optimizer.enable_dynamic_filter_pushdown = false;
+        // A join whose smaller side is a few hundred thousand rows (the unions holding contracts
+        // against the enterprise register) builds one hash table and probes it from every
+        // partition, instead of hash-repartitioning both sides first.
+        optimizer.hash_join_single_partition_threshold = 64 << 20;
+        optimizer.hash_join_single_partition_threshold_rows = 1 << 20;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         geodatafusion::register(&ctx);
         let catalog = Arc::new(Catalog::new(lake_url(location)?, options.refresh_interval));

@@ -86,3 +86,12 @@ async fn the_views_answer_as_the_slt_files_say() {
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     }
 }
+
+#[test]
+fn contract_coverage_knows_every_kind_the_ingest_accepts() {
+    let contract = unionstat_ingest::contract::contract("collective_contracts").expect("contract");
+    assert_eq!(
+        contract.allowed("kind").expect("kinds"),
+        unionstat_query::views::CONTRACT_KINDS
+    );
+}
