@@ -171,15 +171,15 @@ from deltalake import DeltaTable
 spec = json.load(open(sys.argv[1]))
 con = duckdb.connect()
 con.execute("SET threads TO 2")
-types = {"int64": "BIGINT", "int32": "INTEGER", "string": "VARCHAR", "large_string": "VARCHAR"}
+# Delta's partition types, as DuckDB is to read them from the folder names.
+types = {"long": "BIGINT", "integer": "INTEGER", "string": "VARCHAR"}
 for t in spec["tables"]:
     dt = DeltaTable(t["path"])
     files = dt.file_uris()
     parts = dt.metadata().partition_columns
     if not files:
         continue
-    schema = dt.schema().to_arrow()
-    hive = {c: types.get(str(schema.field(c).type), "VARCHAR") for c in parts}
+    hive = {f.name: types[f.type.type] for f in dt.schema().fields if f.name in parts}
     opts = f", hive_partitioning = true, hive_types = {hive}" if parts else ""
     file_list = "[" + ", ".join("'" + f.replace("file://", "") + "'" for f in files) + "]"
     con.execute(f"CREATE VIEW {t['name']} AS SELECT * FROM read_parquet({file_list}{opts})")
