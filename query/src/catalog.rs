@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::scan::DeltaFiles;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -37,8 +38,7 @@ pub fn known_tables() -> Vec<&'static str> {
 }
 
 /// A lake table as DataFusion sees it: its provider is replaced when a new Delta version appears
-/// (a table read as of a version, by time travel, keeps its one), and filters on its partition
-/// columns are checked again on the rows read.
+/// (a table read as of a version, by time travel, keeps its one).
 #[derive(Debug)]
 pub struct LiveTable {
     current: RwLock<Arc<dyn TableProvider>>,
@@ -93,10 +93,14 @@ impl TableProvider for LiveTable {
         &self,
         filters: &[&Expr],
     ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
-        // The Delta scan prunes files with every filter on partition columns and calls those
+        let provider = self.provider();
+        let pushdown = provider.supports_filters_pushdown(filters)?;
+        if provider.is::<DeltaFiles>() {
+            return Ok(pushdown);
+        }
+        // deltalake's scan prunes files with every filter on partition columns and calls those
         // filters exact, but it keeps files it cannot judge: `WHERE year + 1 = 2018` read every
-        // year. So DataFusion checks each row again; on a partition column that costs little.
-        let pushdown = self.provider().supports_filters_pushdown(filters)?;
+        // year. So DataFusion checks each row again.
         Ok(pushdown
             .into_iter()
             .map(|p| match p {
@@ -251,8 +255,12 @@ impl Catalog {
     }
 }
 
-/// A DataFusion provider for the table's loaded version.
+/// A DataFusion provider for the table's loaded version: its Parquet files read by DataFusion
+/// ([`DeltaFiles`]), or deltalake's own reader when the version needs it.
 pub async fn provider(table: &DeltaTable) -> Result<Arc<dyn TableProvider>> {
-    let provider: Arc<dyn TableProvider> = table.table_provider().await?;
-    Ok(provider)
+    let delta: Arc<dyn TableProvider> = table.table_provider().await?;
+    Ok(match DeltaFiles::of(table, delta.schema())? {
+        Some(files) => Arc::new(files),
+        None => delta,
+    })
 }

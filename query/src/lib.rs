@@ -23,6 +23,7 @@ pub mod guard;
 pub mod http;
 pub mod output;
 pub mod pg;
+pub mod scan;
 pub mod time_travel;
 pub mod views;
 
