@@ -15,6 +15,12 @@ use unionstat_datasets::crs::Crs;
 use unionstat_datasets::{generate, returns};
 use unionstat_ingest::identify::Overrides;
 
+/// mimalloc rather than the system allocator: ingest makes many small short-lived allocations on
+/// several threads, and glibc's per-thread arenas kept freed memory (peak 445 MiB for the largest
+/// county's member registry at scale 10, against 304 MiB with a single arena).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Trade-union statistics for the Longyan City Federation of Trade Unions (龙岩市总工会).
 #[derive(Debug, Parser)]
 #[command(name = "unionstat", version)]
