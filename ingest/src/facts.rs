@@ -66,6 +66,7 @@ pub async fn load(
         ret.ctx.county_code,
         &ret.ctx.submission_id,
     )?;
+    let chunks = read_ahead(chunks);
     let producer =
         tokio::task::spawn_blocking(move || validate_all(&ret, chunks, Some(sender), progress));
     let written = write.await;
@@ -76,6 +77,21 @@ pub async fn load(
         return Ok((tally, None));
     }
     Ok((tally, Some(written?)))
+}
+
+/// The chunks, read and parsed on a thread of their own one chunk ahead, so that reading the
+/// next chunk overlaps validating this one.
+fn read_ahead(chunks: Chunks) -> Chunks {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        for chunk in chunks {
+            // The validator stopped (an error, or too many bad rows): read no further.
+            if sender.send(chunk).is_err() {
+                break;
+            }
+        }
+    });
+    Box::new(receiver.into_iter())
 }
 
 /// Reads and validates chunk after chunk, sending good rows to `sender`. A read error, or too

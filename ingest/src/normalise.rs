@@ -3,7 +3,12 @@
 //! when the text cannot be read as its kind; validation turns that into a rule violation.
 
 /// Full-width digits, letters and punctuation to their ASCII forms; ideographic space to space.
-pub fn half_width(s: &str) -> String {
+/// Text with nothing to change (all of it ASCII, most often) is returned as it is.
+pub fn half_width(s: &str) -> std::borrow::Cow<'_, str> {
+    let changes = |c: char| matches!(c, '\u{3000}' | '\u{FF01}'..='\u{FF5E}' | '。');
+    if s.is_ascii() || !s.chars().any(changes) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     s.chars()
         .map(|c| match c {
             '\u{3000}' => ' ',
@@ -11,7 +16,8 @@ pub fn half_width(s: &str) -> String {
             '。' => '.',
             _ => c,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// A decimal number as written in a return, scaled to base units: `12,345`, `１２３`, `3.25万`,
@@ -159,7 +165,13 @@ pub fn iso_date(days: i32) -> String {
 
 /// Yes or no as written: 是/否, 有/无, √/×, Y/N, 1/0, true/false.
 pub fn boolean(s: &str) -> Option<bool> {
-    match half_width(s.trim()).to_lowercase().as_str() {
+    let s = half_width(s.trim());
+    let s = if s.chars().any(char::is_uppercase) {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    } else {
+        s
+    };
+    match s.as_ref() {
         "是" | "有" | "√" | "✓" | "y" | "yes" | "1" | "true" | "已建" | "已签" => {
             Some(true)
         }

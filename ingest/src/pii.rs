@@ -5,9 +5,9 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The secret that keys ID-number hashes.
+/// The secret that keys ID-number hashes, held as an HMAC already keyed with it.
 #[derive(Clone)]
-pub struct HashKey(Vec<u8>);
+pub struct HashKey(Hmac<Sha256>);
 
 impl std::fmt::Debug for HashKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18,17 +18,29 @@ impl std::fmt::Debug for HashKey {
 impl HashKey {
     /// A key from its bytes (at least 16).
     pub fn new(bytes: Vec<u8>) -> Option<Self> {
-        (bytes.len() >= 16).then_some(HashKey(bytes))
+        if bytes.len() < 16 {
+            return None;
+        }
+        Hmac::new_from_slice(&bytes).ok().map(HashKey)
     }
 
     /// The keyed hash of an ID number, as 64 hex digits. The number is upper-cased first so that
     /// `x` and `X` check characters hash alike.
     pub fn hash_id(&self, id_number: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
-            return String::new();
-        };
-        mac.update(id_number.trim().to_uppercase().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        let id = id_number.trim();
+        let mut mac = self.0.clone();
+        if id.chars().any(char::is_lowercase) {
+            mac.update(id.to_uppercase().as_bytes());
+        } else {
+            mac.update(id.as_bytes());
+        }
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for b in mac.finalize().into_bytes() {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        hex
     }
 }
 

@@ -32,18 +32,33 @@ impl Towns {
 
     /// The 9-digit code of a town name as written, if it is one of this county's.
     pub fn code(&self, name: &str) -> Option<&'static str> {
-        self.by_name.get(&header_key(name)).copied()
+        // Most cells are written exactly as a known name: only the others need normalising.
+        self.by_name
+            .get(name)
+            .or_else(|| self.by_name.get(&header_key(name)))
+            .copied()
     }
 }
 
 /// The industry section of a name or letter as written (`制造业`, `C`, `C 制造业`).
 pub fn industry_code(s: &str) -> Option<&'static str> {
-    let key = header_key(s);
-    reference::INDUSTRIES.iter().find_map(|i| {
-        let letter = i.code.to_lowercase();
-        let name = header_key(i.name_zh);
-        (key == letter || key == name || key == format!("{letter}{name}")).then_some(i.code)
-    })
+    static BY_NAME: std::sync::LazyLock<HashMap<String, &'static str>> =
+        std::sync::LazyLock::new(|| {
+            let mut by_name = HashMap::new();
+            for i in reference::INDUSTRIES {
+                let letter = i.code.to_lowercase();
+                let name = header_key(i.name_zh);
+                by_name.insert(format!("{letter}{name}"), i.code);
+                by_name.insert(i.code.to_string(), i.code);
+                by_name.insert(letter, i.code);
+                by_name.insert(name, i.code);
+            }
+            by_name
+        });
+    BY_NAME
+        .get(s)
+        .or_else(|| BY_NAME.get(&header_key(s)))
+        .copied()
 }
 
 /// Town boundaries indexed for point lookups.

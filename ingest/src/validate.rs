@@ -62,13 +62,15 @@ pub struct Context {
 pub struct SeenKeys(HashSet<u128>);
 
 impl SeenKeys {
-    /// Records `key`; false when it was seen before.
-    fn insert(&mut self, key: &[String]) -> bool {
+    /// Records the key made of `parts`; false when it was seen before.
+    fn insert<'a>(&mut self, parts: impl Iterator<Item = &'a str> + Clone) -> bool {
         use std::hash::{Hash, Hasher};
         let half = |salt: u8| {
             let mut h = std::hash::DefaultHasher::new();
             salt.hash(&mut h);
-            key.hash(&mut h);
+            for part in parts.clone() {
+                part.hash(&mut h);
+            }
             h.finish()
         };
         self.0
@@ -97,6 +99,8 @@ enum Parsed {
     Date(i32),
     Bool(bool),
     Text(String),
+    /// A code from the reference data (town, industry, coordinate system).
+    Code(&'static str),
 }
 
 /// Validates `raw` (a return, or a chunk of one), whose column `i` is contract column
@@ -127,6 +131,22 @@ pub fn validate(
     let mut warnings = Vec::new();
     let key_cols: Vec<usize> = contract.key.iter().filter_map(|k| spec.index(k)).collect();
     let year_col = spec.index("year");
+    // Counts that cannot exceed another: (part, its column, the whole's column).
+    let bounded: Vec<(&str, usize, usize)> = [
+        ("members", "employees"),
+        ("female_members", "members"),
+        ("migrant_members", "members"),
+        ("new_migrant_members", "new_members"),
+        ("offers_replied", "offers_sent"),
+        ("recommended", "results"),
+        ("converted", "recommended"),
+    ]
+    .into_iter()
+    .filter_map(|(part, whole)| Some((part, spec.index(part)?, spec.index(whole)?)))
+    .collect();
+    let point_cols = spec.index("lon").zip(spec.index("lat"));
+    let crs_col = spec.index("crs");
+    let town_col = spec.index("town");
 
     for row in 0..n {
         let row_no = raw.rows[row];
@@ -175,12 +195,9 @@ pub fn validate(
                 Kind::Bool => normalise::boolean(s)
                     .map(Parsed::Bool)
                     .ok_or(Rule::BadYesNo),
-                Kind::Town => towns
-                    .code(s)
-                    .map(|c| Parsed::Text(c.to_string()))
-                    .ok_or(Rule::UnknownTown),
+                Kind::Town => towns.code(s).map(Parsed::Code).ok_or(Rule::UnknownTown),
                 Kind::Industry => industry_code(s)
-                    .map(|c| Parsed::Text(c.to_string()))
+                    .map(Parsed::Code)
                     .ok_or(Rule::UnknownIndustry),
                 Kind::Uscc => {
                     let code = normalise::half_width(s).to_uppercase();
@@ -215,48 +232,30 @@ pub fn validate(
                 }
             }
         }
-        let int = |name: &str| {
-            spec.index(name).and_then(|c| match values[c] {
-                Parsed::Int(v) => Some(v),
-                _ => None,
-            })
+        let int = |c: usize| match values[c] {
+            Parsed::Int(v) => Some(v),
+            _ => None,
         };
         // Rules across columns.
-        if let (Some(m), Some(e)) = (int("members"), int("employees"))
-            && m > e
-        {
-            findings.push(Finding {
-                column: "members".into(),
-                header: String::new(),
-                rule: Rule::MembersExceedEmployees,
-                value: format!("{m} > {e}"),
-                row: row_no,
-            });
-        }
-        for (part, whole) in [
-            ("female_members", "members"),
-            ("migrant_members", "members"),
-            ("new_migrant_members", "new_members"),
-            ("offers_replied", "offers_sent"),
-            ("recommended", "results"),
-            ("converted", "recommended"),
-        ] {
-            if let (Some(p), Some(w)) = (int(part), int(whole))
+        for &(part, p, w) in &bounded {
+            if let (Some(p), Some(w)) = (int(p), int(w))
                 && p > w
             {
                 findings.push(Finding {
                     column: part.into(),
                     header: String::new(),
-                    rule: Rule::PartExceedsWhole,
+                    rule: if part == "members" {
+                        Rule::MembersExceedEmployees
+                    } else {
+                        Rule::PartExceedsWhole
+                    },
                     value: format!("{p} > {w}"),
                     row: row_no,
                 });
             }
         }
-        if let Some(y) = year_col.and_then(|c| match values[c] {
-            Parsed::Int(v) => Some(v),
-            _ => None,
-        }) && y != i64::from(ctx.period)
+        if let Some(y) = year_col.and_then(int)
+            && y != i64::from(ctx.period)
         {
             findings.push(Finding {
                 column: "year".into(),
@@ -267,11 +266,10 @@ pub fn validate(
             });
         }
         // Points: to WGS-84, and placed in a town when the return leaves it blank.
-        if let (Some(lon_c), Some(lat_c)) = (spec.index("lon"), spec.index("lat"))
+        if let Some((lon_c, lat_c)) = point_cols
             && let (Parsed::Float(lon), Parsed::Float(lat)) = (&values[lon_c], &values[lat_c])
         {
-            let crs = spec
-                .index("crs")
+            let crs = crs_col
                 .and_then(&cell)
                 .map_or(Some(raw.crs.unwrap_or(ctx.default_crs)), Crs::parse);
             match crs {
@@ -280,16 +278,14 @@ pub fn validate(
                     let (x, y) = ((x * 1e6).round() / 1e6, (y * 1e6).round() / 1e6);
                     values[lon_c] = Parsed::Float(x);
                     values[lat_c] = Parsed::Float(y);
-                    if let Some(c) = spec.index("crs") {
-                        values[c] = Parsed::Text(Crs::Wgs84.name().to_string());
+                    if let Some(c) = crs_col {
+                        values[c] = Parsed::Code(Crs::Wgs84.name());
                     }
-                    if let Some(tc) = spec.index("town") {
+                    if let Some(tc) = town_col {
                         let found = ctx.town_index.town_at(x, y);
                         match (&values[tc], found) {
-                            (Parsed::Null, Some(code)) => {
-                                values[tc] = Parsed::Text(code.to_string())
-                            }
-                            (Parsed::Text(declared), Some(code)) if declared != code => warnings
+                            (Parsed::Null, Some(code)) => values[tc] = Parsed::Code(code),
+                            (Parsed::Code(declared), Some(code)) if *declared != code => warnings
                                 .push(Finding {
                                     row: row_no,
                                     column: "town".into(),
@@ -311,17 +307,14 @@ pub fn validate(
             }
         }
         if findings.is_empty() && !key_cols.is_empty() {
-            let key: Vec<String> = key_cols
-                .iter()
-                .map(|&c| cell(c).unwrap_or("").to_string())
-                .collect();
-            if !seen.insert(&key) {
+            let key = key_cols.iter().map(|&c| cell(c).unwrap_or(""));
+            if !seen.insert(key.clone()) {
                 findings.push(Finding {
                     row: row_no,
                     column: String::new(),
                     header: String::new(),
                     rule: Rule::DuplicateRow,
-                    value: key.join("|"),
+                    value: key.collect::<Vec<_>>().join("|"),
                 });
             }
         }
@@ -449,6 +442,7 @@ fn append(
             (DataType::Boolean, Parsed::Bool(x)) => push!(BooleanBuilder, Some(x)),
             (DataType::Boolean, _) => push!(BooleanBuilder, None::<bool>),
             (_, Parsed::Text(s)) => push!(StringBuilder, Some(s)),
+            (_, Parsed::Code(s)) => push!(StringBuilder, Some(s)),
             (_, _) => push!(StringBuilder, None::<String>),
         }
     }
