@@ -43,7 +43,6 @@ pub struct DeltaFiles {
     file_schema: SchemaRef,
     /// The partition columns, in the order of each file's `partition_values`.
     partition_fields: Vec<FieldRef>,
-    store: ObjectStoreUrl,
     files: Vec<PartitionedFile>,
     /// Each file's row count, when the log records every one.
     rows: Option<Vec<usize>>,
@@ -81,7 +80,6 @@ impl DeltaFiles {
             .iter()
             .map(|f| scan_schema.index_of(f.name()))
             .collect::<std::result::Result<_, _>>()?;
-        let store = ObjectStoreUrl::local_filesystem();
         let root_path = Path::from_url_path(root.path())?;
         let mut files = Vec::new();
         let mut rows = Some(Vec::new());
@@ -115,16 +113,17 @@ impl DeltaFiles {
             file_schema: Arc::new(Schema::new(file_fields)),
             schema,
             partition_fields,
-            store,
             files,
             rows,
         }))
     }
 
-    /// Whether `filter` reads partition columns only (and so is decided file by file).
+    /// Whether `filter` reads partition columns only and gives the same answer each time (and
+    /// so is decided file by file).
     fn on_partitions(&self, filter: &Expr) -> bool {
         let columns = filter.column_refs();
         !columns.is_empty()
+            && !filter.is_volatile()
             && columns
                 .iter()
                 .all(|c| self.partition_fields.iter().any(|f| f.name() == &c.name))
@@ -203,7 +202,7 @@ impl TableProvider for DeltaFiles {
                 .with_table_partition_cols(self.partition_fields.clone())
                 .build(),
         );
-        let config = FileScanConfigBuilder::new(self.store.clone(), source)
+        let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), source)
             .with_file_groups(groups.into_iter().map(|(_, f)| FileGroup::new(f)).collect())
             .with_statistics(statistics)
             .with_projection_indices(Some(match projection {

@@ -69,6 +69,9 @@ async fn a_new_submission_is_seen_without_a_restart_and_the_old_version_stays_re
     )
     .await;
     assert_eq!(shifted, format!("{} rows of 2017-2017", after - before));
+    let none =
+        "SELECT count(*) FROM grassroots_unions WHERE year = 1990 AND county_code = '350802'";
+    assert_eq!(fixture::scalar(&engine, none).await, "0");
 
     let old = fixture::scalar(
         &engine,
