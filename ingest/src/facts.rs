@@ -1,7 +1,7 @@
-//! A fact-table return validated chunk by chunk while its good rows stream into the lake: reading
-//! and validating run on a blocking thread, the Delta write consumes the batches as they come,
-//! and the commit happens only when the whole return has been read and is under the error
-//! threshold. Memory holds a chunk or two, whatever the size of the file.
+//! A fact-table return validated chunk by chunk while its good rows stream into the lake: the next
+//! chunk is read on one thread while this one is validated on another, the Delta write consumes
+//! the batches as they come, and the commit happens only when the whole return has been read and
+//! is under the error threshold. Memory holds a few chunks, whatever the size of the file.
 
 use std::sync::Arc;
 
@@ -53,6 +53,7 @@ pub async fn load(
     lake: Option<&Lake>,
     progress: Option<Arc<dyn Progress>>,
 ) -> Result<(Tally, Option<i64>)> {
+    let chunks = read_ahead(chunks);
     let Some(lake) = lake else {
         let tally = tokio::task::spawn_blocking(move || validate_all(&ret, chunks, None, progress))
             .await
@@ -66,7 +67,6 @@ pub async fn load(
         ret.ctx.county_code,
         &ret.ctx.submission_id,
     )?;
-    let chunks = read_ahead(chunks);
     let producer =
         tokio::task::spawn_blocking(move || validate_all(&ret, chunks, Some(sender), progress));
     let written = write.await;
