@@ -208,12 +208,27 @@ pub const CONTRACT_KINDS: &[&str] = &[
 /// each, and the register's enterprises summed per cell, once per kind. So the register is read
 /// once per grain, and filters on year, place or kind reach both inputs.
 fn contract_coverage() -> String {
-    let kind_index = |column: &str| {
+    // Per cell of the register, for kind i: enterprises whose union holds one (n{i}), and their
+    // employees (w{i}); then, once per kind, the pair of that kind.
+    let per_kind_sums: String = (0..CONTRACT_KINDS.len())
+        .map(|i| {
+            format!(
+                ", sum(CASE WHEN held{i} THEN 1 ELSE 0 END) AS n{i}, \
+                 sum(CASE WHEN held{i} THEN employees ELSE 0 END) AS w{i}"
+            )
+        })
+        .collect();
+    let of_kind = |column: &str| {
         let arms: String = (0..CONTRACT_KINDS.len())
             .map(|i| format!(" WHEN '{}' THEN {column}{i}", CONTRACT_KINDS[i]))
             .collect();
         format!("CASE kinds.kind{arms} END")
     };
+    let kinds = CONTRACT_KINDS
+        .iter()
+        .map(|k| format!("('{k}')"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let rows = per_grain(PLACE_AND_INDUSTRY_GRAINS, |grain| {
         let keys = group_keys(grain, &["kind"]);
         let cell = group_keys(grain, &[]);
@@ -223,14 +238,6 @@ fn contract_coverage() -> String {
         } else {
             "collective_contracts"
         };
-        let held: String = (0..CONTRACT_KINDS.len())
-            .map(|i| {
-                format!(
-                    ", sum(CASE WHEN held{i} THEN 1 ELSE 0 END) AS n{i}, \
-                     sum(CASE WHEN held{i} THEN employees ELSE 0 END) AS w{i}"
-                )
-            })
-            .collect();
         format!(
             "SELECT {columns}, sum(contracts) AS contracts, \
                sum(enterprises_covered) AS enterprises_covered, \
@@ -247,19 +254,14 @@ fn contract_coverage() -> String {
                    SELECT {keys}, 0, 0, 0, 0, 0, {with_contract}, {employees_with_contract}, \
                      enterprises, enterprise_employees \
                    FROM (SELECT {cell}, count(*) AS enterprises, \
-                           sum(employees) AS enterprise_employees{held} \
+                           sum(employees) AS enterprise_employees{per_kind_sums} \
                          FROM ent GROUP BY {cell}) a \
                    CROSS JOIN (VALUES {kinds}) kinds(kind)) x \
              GROUP BY {keys} \
              HAVING sum(contracts) > 0 OR sum(enterprises_with_contract) > 0",
             columns = grain_columns(grain, "x", &["kind"], PLACE_AND_INDUSTRY_KEYS),
-            with_contract = kind_index("a.n"),
-            employees_with_contract = kind_index("a.w"),
-            kinds = CONTRACT_KINDS
-                .iter()
-                .map(|k| format!("('{k}')"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            with_contract = of_kind("a.n"),
+            employees_with_contract = of_kind("a.w"),
         )
     });
     let held: String = CONTRACT_KINDS
