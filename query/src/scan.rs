@@ -184,12 +184,9 @@ impl TableProvider for DeltaFiles {
         order.sort_by_key(|&i| std::cmp::Reverse(self.files[i].object_meta.size));
         let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); partitions];
         for i in order {
-            let lightest = groups
-                .iter_mut()
-                .min_by_key(|(bytes, _)| *bytes)
-                .expect("at least one group");
-            lightest.0 += self.files[i].object_meta.size;
-            lightest.1.push(self.files[i].clone());
+            let lightest = (0..partitions).min_by_key(|&g| groups[g].0).unwrap_or(0);
+            groups[lightest].0 += self.files[i].object_meta.size;
+            groups[lightest].1.push(self.files[i].clone());
         }
         let statistics = Statistics::new_unknown(&self.scan_schema).with_num_rows(
             self.rows.as_ref().map_or(Precision::Absent, |r| {
