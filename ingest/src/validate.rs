@@ -131,18 +131,18 @@ pub fn validate(
     let mut warnings = Vec::new();
     let key_cols: Vec<usize> = contract.key.iter().filter_map(|k| spec.index(k)).collect();
     let year_col = spec.index("year");
-    // Counts that cannot exceed another: (part, its column, the whole's column).
-    let bounded: Vec<(&str, usize, usize)> = [
-        ("members", "employees"),
-        ("female_members", "members"),
-        ("migrant_members", "members"),
-        ("new_migrant_members", "new_members"),
-        ("offers_replied", "offers_sent"),
-        ("recommended", "results"),
-        ("converted", "recommended"),
+    // Counts that cannot exceed another: (part, its column, the whole's column, the rule).
+    let bounded: Vec<(&str, usize, usize, Rule)> = [
+        ("members", "employees", Rule::MembersExceedEmployees),
+        ("female_members", "members", Rule::PartExceedsWhole),
+        ("migrant_members", "members", Rule::PartExceedsWhole),
+        ("new_migrant_members", "new_members", Rule::PartExceedsWhole),
+        ("offers_replied", "offers_sent", Rule::PartExceedsWhole),
+        ("recommended", "results", Rule::PartExceedsWhole),
+        ("converted", "recommended", Rule::PartExceedsWhole),
     ]
     .into_iter()
-    .filter_map(|(part, whole)| Some((part, spec.index(part)?, spec.index(whole)?)))
+    .filter_map(|(part, whole, rule)| Some((part, spec.index(part)?, spec.index(whole)?, rule)))
     .collect();
     let point_cols = spec.index("lon").zip(spec.index("lat"));
     let crs_col = spec.index("crs");
@@ -237,18 +237,14 @@ pub fn validate(
             _ => None,
         };
         // Rules across columns.
-        for &(part, p, w) in &bounded {
+        for &(part, p, w, rule) in &bounded {
             if let (Some(p), Some(w)) = (int(p), int(w))
                 && p > w
             {
                 findings.push(Finding {
                     column: part.into(),
                     header: String::new(),
-                    rule: if part == "members" {
-                        Rule::MembersExceedEmployees
-                    } else {
-                        Rule::PartExceedsWhole
-                    },
+                    rule,
                     value: format!("{p} > {w}"),
                     row: row_no,
                 });

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::scan::DeltaFiles;
+use crate::scan::{DeltaFiles, Rechecked};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -37,8 +37,7 @@ pub fn known_tables() -> Vec<&'static str> {
     names
 }
 
-/// A lake table as DataFusion sees it: its provider is replaced when a new Delta version appears
-/// (a table read as of a version, by time travel, keeps its one).
+/// A table whose provider is replaced when a new Delta version appears.
 #[derive(Debug)]
 pub struct LiveTable {
     current: RwLock<Arc<dyn TableProvider>>,
@@ -93,21 +92,7 @@ impl TableProvider for LiveTable {
         &self,
         filters: &[&Expr],
     ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
-        let provider = self.provider();
-        let pushdown = provider.supports_filters_pushdown(filters)?;
-        if provider.is::<DeltaFiles>() {
-            return Ok(pushdown);
-        }
-        // deltalake's scan prunes files with every filter on partition columns and calls those
-        // filters exact, but it keeps files it cannot judge: `WHERE year + 1 = 2018` read every
-        // year. So DataFusion checks each row again.
-        Ok(pushdown
-            .into_iter()
-            .map(|p| match p {
-                TableProviderFilterPushDown::Exact => TableProviderFilterPushDown::Inexact,
-                other => other,
-            })
-            .collect())
+        self.provider().supports_filters_pushdown(filters)
     }
 }
 
@@ -261,6 +246,6 @@ pub async fn provider(table: &DeltaTable) -> Result<Arc<dyn TableProvider>> {
     let delta: Arc<dyn TableProvider> = table.table_provider().await?;
     Ok(match DeltaFiles::of(table, delta.schema())? {
         Some(files) => Arc::new(files),
-        None => delta,
+        None => Arc::new(Rechecked(delta)),
     })
 }

@@ -5,7 +5,8 @@
 //! `ingest` writes are plain Delta (reader version 1: no deletion vectors, no column mapping), so a
 //! version is a list of Parquet files with partition values. DataFusion scans them directly:
 //! partition values become constant columns, filters on them drop whole files, and other filters
-//! prune row groups and are checked on the rows.
+//! prune row groups and are checked on the rows. Other versions go through deltalake's reader,
+//! [`Rechecked`].
 
 use std::sync::Arc;
 
@@ -223,6 +224,48 @@ impl TableProvider for DeltaFiles {
                 } else {
                     TableProviderFilterPushDown::Inexact
                 }
+            })
+            .collect())
+    }
+}
+
+/// deltalake's own reader, for the versions [`DeltaFiles`] leaves to it. Its scan prunes files
+/// with every filter on partition columns and calls those filters exact, but it keeps the files
+/// it cannot judge (`WHERE year + 1 = 2018` read every year): so DataFusion checks each row again.
+#[derive(Debug)]
+pub struct Rechecked(pub Arc<dyn TableProvider>);
+
+#[async_trait]
+impl TableProvider for Rechecked {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.0.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.0.scan(state, projection, filters, limit).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(self
+            .0
+            .supports_filters_pushdown(filters)?
+            .into_iter()
+            .map(|p| match p {
+                TableProviderFilterPushDown::Exact => TableProviderFilterPushDown::Inexact,
+                other => other,
             })
             .collect())
     }

@@ -9,7 +9,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 
-use crate::catalog::{Catalog, LiveTable, known_tables, provider};
+use crate::catalog::{Catalog, known_tables, provider};
 
 /// The `table_at` table function.
 #[derive(Debug)]
@@ -100,10 +100,9 @@ impl TableFunctionImpl for TableAt {
                     "table {name} did not exist at {t}; its first version was committed at {first}"
                 )));
             }
-            let provider = provider(&table)
+            provider(&table)
                 .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            Ok(Arc::new(LiveTable::new(provider)) as Arc<dyn TableProvider>)
+                .map_err(|e| DataFusionError::External(Box::new(e)))
         };
         tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(load))
     }
