@@ -9,6 +9,7 @@ use std::time::Duration;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
@@ -27,6 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::catalog::{Catalog, lake_url};
 use crate::error::{QueryError, Result};
+use crate::group_by_code::GroupByCode;
 use crate::guard::{self, Limits};
 use crate::time_travel::TableAt;
 use crate::views;
@@ -227,7 +229,13 @@ impl Engine {
         // partition, instead of hash-repartitioning both sides first.
         optimizer.hash_join_single_partition_threshold = 64 << 20;
         optimizer.hash_join_single_partition_threshold_rows = 1 << 20;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(GroupByCode))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         geodatafusion::register(&ctx);
         let catalog = Arc::new(Catalog::new(lake_url(location)?, options.refresh_interval));
         ctx.register_udtf("table_at", Arc::new(TableAt::new(catalog.clone())));

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod group_by_code;
 pub mod guard;
 pub mod http;
 pub mod output;
