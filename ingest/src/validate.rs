@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder,
-    Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    Int64Array, Int64Builder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray,
+    TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, FieldRef};
 use unionstat_datasets::codes;
 use unionstat_datasets::crs::Crs;
 use unionstat_datasets::schema::Kind;
@@ -122,11 +123,15 @@ pub fn validate(
         source[c] = Some(raw_i);
     }
     let schema = contract.lake_schema();
-    let mut builders: Vec<Box<dyn arrow::array::ArrayBuilder>> = schema
-        .fields()
+    // Builders for the year and the return's columns; the lineage columns are built at the end.
+    let lineage = crate::contract::lineage_fields().len();
+    let data_fields = &schema.fields()[..schema.fields().len() - lineage];
+    let mut builders: Vec<Box<dyn arrow::array::ArrayBuilder>> = data_fields
         .iter()
         .map(|f| make_builder(f.data_type(), n))
         .collect();
+    // The file row of each good row.
+    let mut good_rows: Vec<i64> = Vec::with_capacity(n);
     let mut rejected = Vec::new();
     let mut warnings = Vec::new();
     let key_cols: Vec<usize> = contract.key.iter().filter_map(|k| spec.index(k)).collect();
@@ -147,6 +152,12 @@ pub fn validate(
     let point_cols = spec.index("lon").zip(spec.index("lat"));
     let crs_col = spec.index("crs");
     let town_col = spec.index("town");
+    let allowed: Vec<_> = spec
+        .columns
+        .iter()
+        .map(|c| contract.allowed(c.name))
+        .collect();
+    let mut values: Vec<Parsed> = Vec::with_capacity(spec.columns.len());
 
     for row in 0..n {
         let row_no = raw.rows[row];
@@ -163,7 +174,7 @@ pub fn validate(
             rule,
             value: value.to_string(),
         };
-        let mut values: Vec<Parsed> = Vec::with_capacity(spec.columns.len());
+        values.clear();
         for (c, col) in spec.columns.iter().enumerate() {
             let Some(s) = cell(c) else {
                 if col.required {
@@ -218,7 +229,7 @@ pub fn validate(
                 Kind::Phone => Ok(Parsed::Text(pii::mask_phone(s))),
                 Kind::Text => {
                     let v = normalise::half_width(s).trim().to_string();
-                    match contract.allowed(col.name) {
+                    match allowed[c] {
                         Some(allowed) if !allowed.contains(&v.as_str()) => Err(Rule::NotAllowed),
                         _ => Ok(Parsed::Text(v)),
                     }
@@ -317,19 +328,39 @@ pub fn validate(
         if findings.is_empty() {
             append(
                 &mut builders,
-                &schema,
+                data_fields,
                 spec.index("year").is_none(),
-                values,
+                values.drain(..),
                 ctx,
-                raw,
-                row,
             )?;
+            good_rows.push(row_no as i64);
         } else {
             let raw_json = raw_row(raw, row, &ctx.key, contract, columns);
             rejected.extend(findings.into_iter().map(|f| (f, raw_json.clone())));
         }
     }
-    let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
+    let good = good_rows.len();
+    let mut arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
+    arrays.extend([
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            ctx.county_code,
+            good,
+        ))) as ArrayRef,
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            &ctx.submission_id,
+            good,
+        ))),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            &ctx.source_file,
+            good,
+        ))),
+        Arc::new(StringArray::from_iter(std::iter::repeat_n(
+            raw.sheet.as_deref(),
+            good,
+        ))),
+        Arc::new(Int64Array::from(good_rows)),
+        Arc::new(TimestampMicrosecondArray::from(vec![ctx.ingested_at; good]).with_timezone("UTC")),
+    ]);
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     Ok(Validated {
         batch,
@@ -392,14 +423,13 @@ fn make_builder(t: &DataType, n: usize) -> Box<dyn arrow::array::ArrayBuilder> {
     }
 }
 
+/// Appends a good row's year and values to the builders of `fields`.
 fn append(
     builders: &mut [Box<dyn arrow::array::ArrayBuilder>],
-    schema: &arrow::datatypes::Schema,
+    fields: &[FieldRef],
     year_inserted: bool,
-    values: Vec<Parsed>,
+    values: impl Iterator<Item = Parsed>,
     ctx: &Context,
-    raw: &RawTable,
-    row: usize,
 ) -> std::result::Result<(), arrow::error::ArrowError> {
     let mut i = 0;
     let mut next = || {
@@ -420,10 +450,7 @@ fn append(
     if year_inserted {
         push!(Int64Builder, Some(i64::from(ctx.period)));
     }
-    for (v, field) in values
-        .into_iter()
-        .zip(schema.fields().iter().skip(usize::from(year_inserted)))
-    {
+    for (v, field) in values.zip(fields.iter().skip(usize::from(year_inserted))) {
         match (field.data_type(), v) {
             (DataType::Int64, Parsed::Int(x)) => push!(Int64Builder, Some(x)),
             (DataType::Int64, _) => push!(Int64Builder, None::<i64>),
@@ -442,11 +469,5 @@ fn append(
             (_, _) => push!(StringBuilder, None::<String>),
         }
     }
-    push!(StringBuilder, Some(ctx.county_code));
-    push!(StringBuilder, Some(ctx.submission_id.as_str()));
-    push!(StringBuilder, Some(ctx.source_file.as_str()));
-    push!(StringBuilder, raw.sheet.as_deref());
-    push!(Int64Builder, Some(raw.rows[row] as i64));
-    push!(TimestampMicrosecondBuilder, Some(ctx.ingested_at));
     Ok(())
 }
