@@ -16,7 +16,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringViewBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayBuilder, ArrayRef, AsArray, BooleanArray, Int64Array, StringViewArray,
+    StringViewBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -73,7 +76,7 @@ fn takes(aggregate: &AggregateExec) -> bool {
         && group_by.expr()[0]
             .0
             .data_type(&aggregate.input_schema())
-            .is_ok_and(|t| t == DataType::Utf8View)
+            .is_ok_and(|t| matches!(t, DataType::Utf8View | DataType::Int64))
         && *aggregate.input_order_mode() == InputOrderMode::Linear
         && aggregate.limit_options().is_none()
         && aggregate.dynamic_expressions_produced().is_empty()
@@ -212,16 +215,9 @@ impl Run {
 /// The groups seen so far and each aggregate's partial state for them.
 struct Groups {
     key: Arc<dyn PhysicalExpr>,
+    keys: Keys,
     aggregates: Vec<Aggregate>,
     schema: SchemaRef,
-    /// Group of each distinct text of up to 12 bytes, keyed by its view (length and bytes).
-    short: HashMap<u128, usize>,
-    /// Group of each longer text.
-    long: HashMap<Box<[u8]>, usize>,
-    null: Option<usize>,
-    /// Each group's text, in group order.
-    keys: StringViewBuilder,
-    len: usize,
     /// Group of each row of the current batch.
     rows: Vec<usize>,
 }
@@ -247,30 +243,38 @@ impl Groups {
                 })
             })
             .collect::<Result<_>>()?;
+        let key = aggregate.group_expr().expr()[0].0.clone();
+        let keys = match key.data_type(&aggregate.input_schema())? {
+            DataType::Int64 => Keys::Int(IntKeys::default()),
+            _ => Keys::Text(TextKeys::default()),
+        };
         Ok(Groups {
-            key: aggregate.group_expr().expr()[0].0.clone(),
+            key,
+            keys,
             aggregates,
             schema: aggregate.schema(),
-            short: HashMap::new(),
-            long: HashMap::new(),
-            null: None,
-            keys: StringViewBuilder::new(),
-            len: 0,
             rows: Vec::new(),
         })
     }
 
     fn len(&self) -> usize {
-        self.len
+        match &self.keys {
+            Keys::Text(k) => k.values.len(),
+            Keys::Int(k) => k.values.len(),
+        }
     }
 
     fn size(&self) -> usize {
-        let texts: usize = self.long.keys().map(|k| k.len()).sum();
-        self.short.allocation_size()
-            + self.long.allocation_size()
-            + texts
-            + self.keys.allocated_size()
-            + self.rows.capacity() * size_of::<usize>()
+        let keys = match &self.keys {
+            Keys::Text(k) => {
+                k.short.allocation_size()
+                    + k.long.allocation_size()
+                    + k.long.keys().map(|t| t.len()).sum::<usize>()
+                    + k.values.allocated_size()
+            }
+            Keys::Int(k) => k.map.allocation_size() + k.values.capacity() * size_of::<i64>(),
+        };
+        keys + self.rows.capacity() * size_of::<usize>()
             + self
                 .aggregates
                 .iter()
@@ -281,7 +285,13 @@ impl Groups {
     fn add(&mut self, batch: &RecordBatch) -> Result<()> {
         let rows = batch.num_rows();
         let key = self.key.evaluate(batch)?.into_array(rows)?;
-        self.assign(&key);
+        self.rows.clear();
+        self.rows.reserve(rows);
+        match &mut self.keys {
+            Keys::Text(k) => k.assign(key.as_string_view(), &mut self.rows),
+            Keys::Int(k) => k.assign(key.as_primitive(), &mut self.rows),
+        }
+        let groups = self.len();
         for aggregate in &mut self.aggregates {
             let values = aggregate
                 .arguments
@@ -296,66 +306,117 @@ impl Groups {
                 &values,
                 &self.rows,
                 filter.as_ref().map(|f| f.as_boolean() as &BooleanArray),
-                self.len,
+                groups,
             )?;
         }
         Ok(())
     }
 
-    /// Finds (or makes) the group of every row of `key`, into `self.rows`.
-    fn assign(&mut self, key: &ArrayRef) {
-        let texts = key.as_string_view();
-        self.rows.clear();
-        self.rows.reserve(texts.len());
+    /// All groups with their partial states, in the aggregate's output schema; starts afresh.
+    fn emit(&mut self) -> Result<RecordBatch> {
+        let keys: ArrayRef = match &mut self.keys {
+            Keys::Text(k) => Arc::new(std::mem::take(k).values.finish()),
+            Keys::Int(k) => Arc::new(Int64Array::from(std::mem::take(k).values)),
+        };
+        let mut columns = vec![keys];
+        for aggregate in &mut self.aggregates {
+            columns.extend(aggregate.accumulator.state(EmitTo::All)?);
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+}
+
+/// The distinct values of the key column seen so far, numbered by group.
+enum Keys {
+    Text(TextKeys),
+    Int(IntKeys),
+}
+
+#[derive(Default)]
+struct TextKeys {
+    /// Group of each distinct text of up to 12 bytes, keyed by its view (length and bytes).
+    short: HashMap<u128, usize>,
+    /// Group of each longer text.
+    long: HashMap<Box<[u8]>, usize>,
+    null: Option<usize>,
+    /// Each group's text, in group order.
+    values: StringViewBuilder,
+}
+
+impl TextKeys {
+    /// Pushes the group of every text of `texts` onto `rows`, making new groups as needed.
+    fn assign(&mut self, texts: &StringViewArray, rows: &mut Vec<usize>) {
         // The previous row's view and group; no text has a view of all ones (its length would
         // be 4 GiB).
         let mut last = (u128::MAX, 0);
         for (i, &view) in texts.views().iter().enumerate() {
             if view == last.0 && texts.is_valid(i) {
-                self.rows.push(last.1);
+                rows.push(last.1);
                 continue;
             }
+            let next = self.values.len();
             let group = if texts.is_null(i) {
                 *self.null.get_or_insert_with(|| {
-                    self.keys.append_null();
-                    self.len += 1;
-                    self.len - 1
+                    self.values.append_null();
+                    next
                 })
             } else if view as u32 <= 12 {
                 let group = *self.short.entry(view).or_insert_with(|| {
-                    self.keys.append_value(texts.value(i));
-                    self.len += 1;
-                    self.len - 1
+                    self.values.append_value(texts.value(i));
+                    next
                 });
                 last = (view, group);
                 group
             } else {
                 let text = texts.value(i);
                 match self.long.get(text.as_bytes()) {
-                    Some(&g) => g,
+                    Some(&group) => group,
                     None => {
-                        self.keys.append_value(text);
-                        self.long.insert(text.as_bytes().into(), self.len);
-                        self.len += 1;
-                        self.len - 1
+                        self.values.append_value(text);
+                        self.long.insert(text.as_bytes().into(), next);
+                        next
                     }
                 }
             };
-            self.rows.push(group);
+            rows.push(group);
         }
     }
+}
 
-    /// All groups with their partial states, in the aggregate's output schema; starts afresh.
-    fn emit(&mut self) -> Result<RecordBatch> {
-        let mut columns: Vec<ArrayRef> = vec![Arc::new(self.keys.finish())];
-        for aggregate in &mut self.aggregates {
-            columns.extend(aggregate.accumulator.state(EmitTo::All)?);
+#[derive(Default)]
+struct IntKeys {
+    map: HashMap<i64, usize>,
+    null: Option<usize>,
+    /// Each group's value, in group order.
+    values: Vec<Option<i64>>,
+}
+
+impl IntKeys {
+    /// Pushes the group of every value of `ints` onto `rows`, making new groups as needed.
+    fn assign(&mut self, ints: &Int64Array, rows: &mut Vec<usize>) {
+        let mut last: Option<(i64, usize)> = None;
+        for (i, &v) in ints.values().iter().enumerate() {
+            let next = self.values.len();
+            let group = if ints.is_null(i) {
+                *self.null.get_or_insert_with(|| {
+                    self.values.push(None);
+                    next
+                })
+            } else {
+                match last {
+                    Some((l, g)) if l == v => g,
+                    _ => {
+                        let group = *self.map.entry(v).or_insert_with(|| {
+                            self.values.push(Some(v));
+                            next
+                        });
+                        last = Some((v, group));
+                        group
+                    }
+                }
+            };
+            rows.push(group);
         }
-        self.short.clear();
-        self.long.clear();
-        self.null = None;
-        self.len = 0;
-        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
 }
 
@@ -371,7 +432,7 @@ mod tests {
     use datafusion::prelude::{SessionConfig, SessionContext};
 
     /// Two partitions of codes: runs, short and long texts, empty texts just before missing ones,
-    /// and far more distinct values than a batch holds.
+    /// and far more distinct values than a batch holds; numbers in runs, with missing ones.
     fn table() -> MemTable {
         let schema = Arc::new(Schema::new(vec![
             Field::new("code", DataType::Utf8View, true),
@@ -388,7 +449,7 @@ mod tests {
                 })
                 .collect();
             let n: Vec<Option<i64>> = (0..5_000)
-                .map(|i: i64| (i % 5 != 0).then_some(i % 9 - 2))
+                .map(|i: i64| (i % 5 != 0).then_some(i / 3 % 9 - 2))
                 .collect();
             RecordBatch::try_new(
                 schema.clone(),
@@ -437,6 +498,8 @@ mod tests {
             "SELECT substr(code, 1, 6) AS county, sum(CASE WHEN n > 0 THEN 1 ELSE 0 END) \
              FROM t WHERE n IS NOT NULL GROUP BY county ORDER BY county NULLS FIRST",
             "SELECT code, count(*) FROM t WHERE n = 100 GROUP BY code",
+            "SELECT n, count(*), count(code), min(code) FROM t GROUP BY n ORDER BY n NULLS FIRST",
+            "SELECT n * 1000 + length(code) AS k, count(*) FROM t GROUP BY k ORDER BY k NULLS FIRST",
         ];
         let (plain, ours) = (context(false), context(true));
         for sql in queries {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
 use datafusion::common::{DFSchema, ScalarValue, Statistics};
@@ -51,7 +51,7 @@ pub struct DeltaFiles {
 
 impl DeltaFiles {
     /// The files of `table`'s loaded version, read with `schema` (the columns and types that
-    /// deltalake's own provider gives). `None` when the version needs deltalake's reader
+    /// deltalake's own provider gives, but text partition columns as plain text). `None` when the version needs deltalake's reader
     /// (deletion vectors or column mapping) or lies in an object store, whose access deltalake
     /// sets up.
     pub fn of(table: &DeltaTable, schema: SchemaRef) -> deltalake::DeltaResult<Option<Self>> {
@@ -61,6 +61,24 @@ impl DeltaFiles {
             return Ok(None);
         }
         let names = state.metadata().partition_columns();
+        // Text partition values (county codes) as plain text rather than the dictionaries
+        // deltalake declares: DataFusion groups on several text columns column by column, but
+        // on a dictionary it falls back to encoding whole rows, several times slower.
+        let schema = Arc::new(Schema::new_with_metadata(
+            schema
+                .fields()
+                .iter()
+                .map(|f| match f.data_type() {
+                    DataType::Dictionary(_, value)
+                        if names.contains(f.name()) && value.as_ref() == &DataType::Utf8 =>
+                    {
+                        Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View))
+                    }
+                    _ => f.clone(),
+                })
+                .collect::<Vec<_>>(),
+            schema.metadata().clone(),
+        ));
         let (partition_fields, file_fields): (Vec<FieldRef>, Vec<FieldRef>) = schema
             .fields()
             .iter()
