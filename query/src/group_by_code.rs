@@ -1,11 +1,11 @@
-//! Grouping by one text column — a town, county or industry code — in the first (partial) stage
-//! of an aggregate.
+//! Grouping by one code — a town, county or industry code, or a year — in the first (partial)
+//! stage of an aggregate.
 //!
 //! The dashboard's heaviest queries count and sum millions of member rows by town. DataFusion 55
 //! hashes every row's text to find its group; here a row's group comes from the 16-byte view of
-//! its text (codes are short enough to live in the view itself), and a row with the same code as
-//! the row before it (the registers arrive sorted by union, so by town) reuses that row's group
-//! without any lookup. Everything else — the aggregate functions, the second stage, the plan's
+//! its text (codes are short enough to live in the view itself) or from its integer, and a row
+//! with the same key as the row before it (the registers arrive sorted by union, so by town; a
+//! file holds one year) reuses that row's group without any lookup. Everything else — the aggregate functions, the second stage, the plan's
 //! schema — stays DataFusion's: the operator replaces only the partial stage's grouping, and only
 //! where the aggregates can work on group indices.
 //!
@@ -66,7 +66,7 @@ impl PhysicalOptimizerRule for GroupByCode {
     }
 }
 
-/// A partial aggregate on one text key over unordered input, with no grouping sets, limit or
+/// A partial aggregate on one text or 64-bit integer key over unordered input, with no grouping sets, limit or
 /// dynamic filter, whose aggregates all work on group indices and need no ordering.
 fn takes(aggregate: &AggregateExec) -> bool {
     let group_by = aggregate.group_expr();
@@ -86,7 +86,7 @@ fn takes(aggregate: &AggregateExec) -> bool {
             .all(|e| e.groups_accumulator_supported() && e.order_bys().is_empty())
 }
 
-/// The partial stage of an aggregate grouped by one text column. It keeps the `AggregateExec` it
+/// The partial stage of an aggregate grouped by one text or integer column. It keeps the `AggregateExec` it
 /// stands for: its schema, properties, expressions and display.
 #[derive(Debug, Clone)]
 pub struct GroupByCodeExec {
@@ -272,7 +272,9 @@ impl Groups {
                     + k.long.keys().map(|t| t.len()).sum::<usize>()
                     + k.values.allocated_size()
             }
-            Keys::Int(k) => k.map.allocation_size() + k.values.capacity() * size_of::<i64>(),
+            Keys::Int(k) => {
+                k.map.allocation_size() + k.values.capacity() * size_of::<Option<i64>>()
+            }
         };
         keys + self.rows.capacity() * size_of::<usize>()
             + self
