@@ -170,6 +170,20 @@ impl Contract {
         })
     }
 
+    /// The lake columns whose values are (nearly) all different: the key, hashed ID numbers,
+    /// masked phones and the source row. A Parquet dictionary cannot shrink them.
+    pub fn unique_columns(&self) -> Vec<String> {
+        self.spec
+            .columns
+            .iter()
+            .filter(|c| {
+                self.key.contains(&c.name) || matches!(c.kind, Kind::IdNumber | Kind::Phone)
+            })
+            .map(Self::lake_name)
+            .chain(["source_row".to_string()])
+            .collect()
+    }
+
     /// The allowed values of column `name`, if it is coded.
     pub fn allowed(&self, name: &str) -> Option<&'static [&'static str]> {
         self.enums.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)

@@ -63,6 +63,7 @@ pub async fn load(
     let (sender, write) = lake.replace_return_streaming(
         ret.contract.spec.name,
         ret.contract.lake_schema(),
+        &ret.contract.unique_columns(),
         ret.ctx.period,
         ret.ctx.county_code,
         &ret.ctx.submission_id,

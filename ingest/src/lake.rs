@@ -22,6 +22,7 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use std::sync::Mutex;
 use url::Url;
 
@@ -95,9 +96,14 @@ fn commit_properties(submission_id: &str) -> CommitProperties {
     )])
 }
 
-/// Parquet files of the lake: zstd, row groups small enough that a writer holds little in memory.
-fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+/// Parquet files of the lake: zstd, row groups small enough that a writer holds little in memory,
+/// and no dictionary for the `unique` columns (one would only be built and thrown away).
+fn writer_properties(unique: &[String]) -> WriterProperties {
+    unique
+        .iter()
+        .fold(WriterProperties::builder(), |b, name| {
+            b.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false)
+        })
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(131_072))
         .build()
@@ -190,11 +196,13 @@ impl Lake {
     /// Replaces the rows of (`period`, `county`) in fact table `name` by the batches that arrive
     /// on the returned sender, in one commit made when the sender is dropped. An error sent
     /// instead of a batch abandons the write: nothing becomes visible. Memory stays flat however
-    /// many batches come: each is written to Parquet as it arrives.
+    /// many batches come: each is written to Parquet as it arrives. `unique` columns are written
+    /// without a dictionary.
     pub fn replace_return_streaming(
         &self,
         name: &str,
         schema: SchemaRef,
+        unique: &[String],
         period: i32,
         county: &str,
         submission_id: &str,
@@ -204,6 +212,7 @@ impl Lake {
         let name = name.to_string();
         let predicate = format!("year = {period} AND county_code = '{county}'");
         let commit = commit_properties(submission_id);
+        let properties = writer_properties(unique);
         let write = async move {
             let table = lake.writable(&name).await?;
             let written = table
@@ -212,7 +221,7 @@ impl Lake {
                 .with_save_mode(SaveMode::Overwrite)
                 .with_replace_where(predicate)
                 .with_partition_columns(["year", "county_code"])
-                .with_writer_properties(writer_properties())
+                .with_writer_properties(properties)
                 .with_commit_properties(commit)
                 .await
                 .map_err(delta_err(&name))?;
