@@ -341,6 +341,7 @@ pub fn validate(
     }
     let good = good_rows.len();
     let mut arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
+    // The lineage columns, in the order of `lineage_fields`.
     arrays.extend([
         Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
             ctx.county_code,
