@@ -269,7 +269,7 @@ impl Groups {
             Keys::Text(k) => {
                 k.short.allocation_size()
                     + k.long.allocation_size()
-                    + k.long.keys().map(|t| t.len()).sum::<usize>()
+                    + k.long_bytes
                     + k.values.allocated_size()
             }
             Keys::Int(k) => {
@@ -340,6 +340,8 @@ struct TextKeys {
     short: HashMap<u128, usize>,
     /// Group of each longer text.
     long: HashMap<Box<[u8]>, usize>,
+    /// Bytes of the longer texts.
+    long_bytes: usize,
     null: Option<usize>,
     /// Each group's text, in group order.
     values: StringViewBuilder,
@@ -376,6 +378,7 @@ impl TextKeys {
                     None => {
                         self.values.append_value(text);
                         self.long.insert(text.as_bytes().into(), next);
+                        self.long_bytes += text.len();
                         next
                     }
                 }
