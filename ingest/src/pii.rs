@@ -27,6 +27,11 @@ impl HashKey {
     /// The keyed hash of an ID number, as 64 hex digits. The number is upper-cased first so that
     /// `x` and `X` check characters hash alike.
     pub fn hash_id(&self, id_number: &str) -> String {
+        self.hash_id_hex(id_number).as_str().to_string()
+    }
+
+    /// [`HashKey::hash_id`] without an allocation, for validating millions of rows.
+    pub fn hash_id_hex(&self, id_number: &str) -> HexHash {
         let id = id_number.trim();
         let mut mac = self.0.clone();
         if id.chars().any(char::is_lowercase) {
@@ -35,21 +40,47 @@ impl HashKey {
             mac.update(id.as_bytes());
         }
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = String::with_capacity(64);
-        for b in mac.finalize().into_bytes() {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 15)]));
+        let mut hex = [0u8; 64];
+        for (i, b) in mac.finalize().into_bytes().into_iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 15)];
         }
-        hex
+        HexHash(hex)
+    }
+}
+
+/// An ID number's keyed hash as 64 lower-case hex digits.
+pub struct HexHash([u8; 64]);
+
+impl HexHash {
+    /// The hex digits.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written into the array.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 /// A phone number with its middle hidden: `138****5678`; landlines keep the area code and the last
 /// two digits.
 pub fn mask_phone(phone: &str) -> String {
-    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let all_digits = phone.bytes().all(|b| b.is_ascii_digit());
+    let digits: std::borrow::Cow<'_, str> = if all_digits {
+        phone.into()
+    } else {
+        phone
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .into()
+    };
     match digits.len() {
-        11 if digits.starts_with('1') => format!("{}****{}", &digits[..3], &digits[7..]),
+        11 if digits.starts_with('1') => {
+            let mut masked = String::with_capacity(11);
+            masked.push_str(&digits[..3]);
+            masked.push_str("****");
+            masked.push_str(&digits[7..]);
+            masked
+        }
         n if n >= 6 => format!(
             "{}{}{}",
             &digits[..n.min(4)],

@@ -1,24 +1,27 @@
-//! Row-by-row validation and normalisation of a return against its table's contract: every cell
-//! is repaired to its canonical value or the row goes to quarantine with the rule it broke.
+//! Validation and normalisation of a return against its table's contract, column by column:
+//! every cell is repaired to its canonical value or its row goes to quarantine with the rule it
+//! broke.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder,
-    Int64Array, Int64Builder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray,
-    TimestampMicrosecondBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float64Array, Float64Builder, Int64Array, Int64Builder, RecordBatch, StringArray,
+    StringBuilder, TimestampMicrosecondArray,
 };
-use arrow::datatypes::{DataType, FieldRef};
+use arrow::datatypes::{Field, Float64Type, Int64Type};
 use unionstat_datasets::codes;
 use unionstat_datasets::crs::Crs;
-use unionstat_datasets::schema::Kind;
+use unionstat_datasets::schema::{Kind, TableSpec};
 
 use crate::contract::Contract;
 use crate::normalise::{self, DateError};
-use crate::pii::{self, HashKey};
+use crate::pii::{self, HashKey, HexHash};
 use crate::places::{TownIndex, Towns, industry_code};
-use crate::read::RawTable;
+use crate::read::{RawTable, TextColumn};
 use crate::rules::Rule;
 
 /// A rejected row or a warning, with where and why.
@@ -60,22 +63,38 @@ pub struct Context {
 /// The keys of the rows of a return seen so far, as 128-bit hashes (so that a return of millions
 /// of rows needs little memory to find its duplicates).
 #[derive(Debug, Default)]
-pub struct SeenKeys(HashSet<u128>);
+pub struct SeenKeys(HashSet<u128, BuildHasherDefault<Prehashed>>);
 
 impl SeenKeys {
     /// Records the key made of `parts`; false when it was seen before.
-    fn insert<'a>(&mut self, parts: impl Iterator<Item = &'a str> + Clone) -> bool {
-        use std::hash::{Hash, Hasher};
-        let half = |salt: u8| {
-            let mut h = std::hash::DefaultHasher::new();
-            salt.hash(&mut h);
-            for part in parts.clone() {
-                part.hash(&mut h);
-            }
-            h.finish()
-        };
+    fn insert<'a>(&mut self, parts: impl Iterator<Item = &'a str>) -> bool {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+            // A byte that UTF-8 never uses keeps ("ab", "c") apart from ("a", "bc").
+            hasher.update(&[0xff]);
+        }
+        self.0.insert(hasher.digest128())
+    }
+}
+
+/// Hashes a key that is a hash already by keeping its low 64 bits.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
         self.0
-            .insert((u128::from(half(0)) << 64) | u128::from(half(1)))
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
     }
 }
 
@@ -92,20 +111,80 @@ pub struct Validated {
     pub rows_read: usize,
 }
 
-enum Parsed {
-    Null,
-    Int(i64),
-    Fen(i64),
-    Float(f64),
-    Date(i32),
-    Bool(bool),
-    Text(String),
-    /// A code from the reference data (town, industry, coordinate system).
-    Code(&'static str),
+/// The findings of one chunk so far, and which of its rows broke a rule.
+struct Checks<'a> {
+    spec: &'static TableSpec,
+    raw: &'a RawTable,
+    text: Vec<TextColumn<'a>>,
+    /// For each raw column, the contract column it carries.
+    columns: &'a [usize],
+    /// For each contract column, the raw column that carries it.
+    source: Vec<Option<usize>>,
+    key: &'a HashKey,
+    /// Findings with the index of their row in the chunk, in the order they were found.
+    findings: Vec<(usize, Finding)>,
+    bad: Vec<bool>,
+}
+
+impl<'a> Checks<'a> {
+    /// Contract column `c` of `row`, trimmed; `None` when blank or absent.
+    fn cell(&self, c: usize, row: usize) -> Option<&'a str> {
+        let s = self.text[self.source[c]?].get(row)?.trim();
+        (!s.is_empty()).then_some(s)
+    }
+
+    fn reject(&mut self, row: usize, column: &str, header: String, rule: Rule, value: String) {
+        self.bad[row] = true;
+        self.findings.push((
+            row,
+            Finding {
+                row: self.raw.rows[row],
+                column: column.to_string(),
+                header,
+                rule,
+                value,
+            },
+        ));
+    }
+
+    /// Reads every cell of contract column `c` with `parse`, handing each value (`None` when
+    /// blank or broken) to `out` and recording the broken and the missing.
+    fn each_cell<T>(
+        &mut self,
+        c: usize,
+        mut parse: impl FnMut(&'a str) -> Result<T, Rule>,
+        mut out: impl FnMut(Option<T>),
+    ) {
+        let col = &self.spec.columns[c];
+        for row in 0..self.raw.rows.len() {
+            let Some(s) = self.cell(c, row) else {
+                if col.required {
+                    self.reject_cell(row, c, Rule::MissingRequired, String::new());
+                }
+                out(None);
+                continue;
+            };
+            match parse(s) {
+                Ok(v) => out(Some(v)),
+                Err(rule) => {
+                    let value = shown(col.kind, s, self.key);
+                    self.reject_cell(row, c, rule, value);
+                    out(None);
+                }
+            }
+        }
+    }
+
+    fn reject_cell(&mut self, row: usize, c: usize, rule: Rule, value: String) {
+        let header = self.source[c].map_or_else(String::new, |r| self.raw.headers[r].clone());
+        self.reject(row, self.spec.columns[c].name, header, rule, value);
+    }
 }
 
 /// Validates `raw` (a return, or a chunk of one), whose column `i` is contract column
-/// `columns[i]`; `seen` holds the keys of the return's rows before this chunk.
+/// `columns[i]`; `seen` holds the keys of the return's rows before this chunk. Each column is
+/// read in one pass into its lake type; rules across columns and the duplicate check follow, and
+/// the rows that broke none are kept.
 pub fn validate(
     contract: &Contract,
     raw: &RawTable,
@@ -114,30 +193,49 @@ pub fn validate(
     seen: &mut SeenKeys,
 ) -> std::result::Result<Validated, arrow::error::ArrowError> {
     let spec = contract.spec;
-    let towns = Towns::of_county(ctx.county_code);
     let n = raw.rows.len();
-    let text: Vec<_> = raw.columns.iter().map(|a| a.as_string::<i32>()).collect();
-    // For each contract column, the raw column that carries it.
     let mut source: Vec<Option<usize>> = vec![None; spec.columns.len()];
     for (raw_i, &c) in columns.iter().enumerate() {
         source[c] = Some(raw_i);
     }
+    let mut checks = Checks {
+        spec,
+        raw,
+        text: raw
+            .columns
+            .iter()
+            .map(|a| TextColumn::of(a.as_ref()))
+            .collect::<std::result::Result<_, _>>()?,
+        columns,
+        source,
+        key: &ctx.key,
+        findings: Vec::new(),
+        bad: vec![false; n],
+    };
     let schema = contract.lake_schema();
-    // Builders for the year and the return's columns; the lineage columns are built at the end.
-    let lineage = crate::contract::lineage_fields().len();
-    let data_fields = &schema.fields()[..schema.fields().len() - lineage];
-    let mut builders: Vec<Box<dyn arrow::array::ArrayBuilder>> = data_fields
-        .iter()
-        .map(|f| make_builder(f.data_type(), n))
-        .collect();
-    // The file row of each good row.
-    let mut good_rows: Vec<i64> = Vec::with_capacity(n);
-    let mut rejected = Vec::new();
-    let mut warnings = Vec::new();
-    let key_cols: Vec<usize> = contract.key.iter().filter_map(|k| spec.index(k)).collect();
-    let year_col = spec.index("year");
-    // Counts that cannot exceed another: (part, its column, the whole's column, the rule).
-    let bounded: Vec<(&str, usize, usize, Rule)> = [
+    let year_inserted = spec.index("year").is_none();
+    // The lake's columns: the year when the return has none, then the return's columns.
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    if year_inserted {
+        arrays.push(Arc::new(Int64Array::from(vec![i64::from(ctx.period); n])));
+    }
+    let towns = Towns::of_county(ctx.county_code);
+    for (c, col) in spec.columns.iter().enumerate() {
+        let field = schema.field(arrays.len());
+        arrays.push(parse_column(
+            &mut checks,
+            c,
+            col.kind,
+            contract.allowed(col.name),
+            field,
+            &towns,
+        )?);
+    }
+    let offset = usize::from(year_inserted);
+    let ints = |c: usize| arrays[offset + c].as_primitive::<Int64Type>();
+
+    // Counts that cannot exceed another.
+    for (part, whole, rule) in [
         ("members", "employees", Rule::MembersExceedEmployees),
         ("female_members", "members", Rule::PartExceedsWhole),
         ("migrant_members", "members", Rule::PartExceedsWhole),
@@ -145,202 +243,77 @@ pub fn validate(
         ("offers_replied", "offers_sent", Rule::PartExceedsWhole),
         ("recommended", "results", Rule::PartExceedsWhole),
         ("converted", "recommended", Rule::PartExceedsWhole),
-    ]
-    .into_iter()
-    .filter_map(|(part, whole, rule)| Some((part, spec.index(part)?, spec.index(whole)?, rule)))
-    .collect();
-    let point_cols = spec.index("lon").zip(spec.index("lat"));
-    let crs_col = spec.index("crs");
-    let town_col = spec.index("town");
-    let allowed: Vec<_> = spec
-        .columns
-        .iter()
-        .map(|c| contract.allowed(c.name))
-        .collect();
-    let mut values: Vec<Parsed> = Vec::with_capacity(spec.columns.len());
-
-    for row in 0..n {
-        let row_no = raw.rows[row];
-        let cell = |c: usize| {
-            source[c]
-                .and_then(|r| (!text[r].is_null(row)).then(|| text[r].value(row).trim()))
-                .filter(|s| !s.is_empty())
+    ] {
+        let (Some(p), Some(w)) = (spec.index(part), spec.index(whole)) else {
+            continue;
         };
-        let mut findings: Vec<Finding> = Vec::new();
-        let finding = |c: usize, rule: Rule, value: &str| Finding {
-            row: row_no,
-            column: spec.columns[c].name.to_string(),
-            header: source[c].map_or_else(String::new, |r| raw.headers[r].clone()),
-            rule,
-            value: value.to_string(),
-        };
-        values.clear();
-        for (c, col) in spec.columns.iter().enumerate() {
-            let Some(s) = cell(c) else {
-                if col.required {
-                    findings.push(finding(c, Rule::MissingRequired, ""));
-                }
-                values.push(Parsed::Null);
-                continue;
-            };
-            let parsed = match col.kind {
-                Kind::Int => match normalise::integer(s) {
-                    Some(v) if v < 0 => Err(Rule::NegativeNumber),
-                    Some(v) => Ok(Parsed::Int(v)),
-                    None => Err(Rule::TextInNumber),
-                },
-                Kind::Money => match normalise::money_fen(s) {
-                    Some(v) if v < 0 => Err(Rule::NegativeNumber),
-                    Some(v) => Ok(Parsed::Fen(v)),
-                    None => Err(Rule::TextInNumber),
-                },
-                Kind::Degrees => normalise::number(s)
-                    .and_then(|v| v.parse().ok())
-                    .map(Parsed::Float)
-                    .ok_or(Rule::TextInNumber),
-                Kind::Date => match normalise::date(s) {
-                    Ok(d) => Ok(Parsed::Date(d)),
-                    Err(DateError::Impossible) => Err(Rule::ImpossibleDate),
-                    Err(DateError::NotADate) => Err(Rule::NotADate),
-                },
-                Kind::Bool => normalise::boolean(s)
-                    .map(Parsed::Bool)
-                    .ok_or(Rule::BadYesNo),
-                Kind::Town => towns.code(s).map(Parsed::Code).ok_or(Rule::UnknownTown),
-                Kind::Industry => industry_code(s)
-                    .map(Parsed::Code)
-                    .ok_or(Rule::UnknownIndustry),
-                Kind::Uscc => {
-                    let code = normalise::half_width(s).to_uppercase();
-                    if codes::uscc_is_valid(&code) {
-                        Ok(Parsed::Text(code))
-                    } else {
-                        Err(Rule::BadUscc)
-                    }
-                }
-                Kind::IdNumber => {
-                    let id = normalise::half_width(s).to_uppercase();
-                    if codes::id_is_valid(&id) {
-                        Ok(Parsed::Text(ctx.key.hash_id(&id)))
-                    } else {
-                        Err(Rule::BadIdNumber)
-                    }
-                }
-                Kind::Phone => Ok(Parsed::Text(pii::mask_phone(s))),
-                Kind::Text => {
-                    let v = normalise::half_width(s).trim().to_string();
-                    match allowed[c] {
-                        Some(allowed) if !allowed.contains(&v.as_str()) => Err(Rule::NotAllowed),
-                        _ => Ok(Parsed::Text(v)),
-                    }
-                }
-            };
-            match parsed {
-                Ok(v) => values.push(v),
-                Err(rule) => {
-                    findings.push(finding(c, rule, &shown(col.kind, s, &ctx.key)));
-                    values.push(Parsed::Null);
-                }
+        let (p, w) = (ints(p), ints(w));
+        for row in 0..n {
+            if p.is_valid(row) && w.is_valid(row) && p.value(row) > w.value(row) {
+                let value = format!("{} > {}", p.value(row), w.value(row));
+                checks.reject(row, part, String::new(), rule, value);
             }
-        }
-        let int = |c: usize| match values[c] {
-            Parsed::Int(v) => Some(v),
-            _ => None,
-        };
-        // Rules across columns.
-        for &(part, p, w, rule) in &bounded {
-            if let (Some(p), Some(w)) = (int(p), int(w))
-                && p > w
-            {
-                findings.push(Finding {
-                    column: part.into(),
-                    header: String::new(),
-                    rule,
-                    value: format!("{p} > {w}"),
-                    row: row_no,
-                });
-            }
-        }
-        if let Some(y) = year_col.and_then(int)
-            && y != i64::from(ctx.period)
-        {
-            findings.push(Finding {
-                column: "year".into(),
-                header: String::new(),
-                rule: Rule::WrongPeriod,
-                value: y.to_string(),
-                row: row_no,
-            });
-        }
-        // Points: to WGS-84, and placed in a town when the return leaves it blank.
-        if let Some((lon_c, lat_c)) = point_cols
-            && let (Parsed::Float(lon), Parsed::Float(lat)) = (&values[lon_c], &values[lat_c])
-        {
-            let crs = crs_col
-                .and_then(&cell)
-                .map_or(Some(raw.crs.unwrap_or(ctx.default_crs)), Crs::parse);
-            match crs {
-                Some(crs) if (73.0..136.0).contains(lon) && (3.0..54.0).contains(lat) => {
-                    let (x, y) = crs.to_wgs84(*lon, *lat);
-                    let (x, y) = ((x * 1e6).round() / 1e6, (y * 1e6).round() / 1e6);
-                    values[lon_c] = Parsed::Float(x);
-                    values[lat_c] = Parsed::Float(y);
-                    if let Some(c) = crs_col {
-                        values[c] = Parsed::Code(Crs::Wgs84.name());
-                    }
-                    if let Some(tc) = town_col {
-                        let found = ctx.town_index.town_at(x, y);
-                        match (&values[tc], found) {
-                            (Parsed::Null, Some(code)) => values[tc] = Parsed::Code(code),
-                            (Parsed::Code(declared), Some(code)) if *declared != code => warnings
-                                .push(Finding {
-                                    row: row_no,
-                                    column: "town".into(),
-                                    header: String::new(),
-                                    rule: Rule::TownDisagreesWithPoint,
-                                    value: format!("{declared} vs {code}"),
-                                }),
-                            _ => {}
-                        }
-                    }
-                }
-                _ => findings.push(Finding {
-                    row: row_no,
-                    column: "lon".into(),
-                    header: String::new(),
-                    rule: Rule::BadCoordinates,
-                    value: format!("{lon},{lat}"),
-                }),
-            }
-        }
-        if findings.is_empty() && !key_cols.is_empty() {
-            let key = key_cols.iter().map(|&c| cell(c).unwrap_or(""));
-            if !seen.insert(key.clone()) {
-                findings.push(Finding {
-                    row: row_no,
-                    column: String::new(),
-                    header: String::new(),
-                    rule: Rule::DuplicateRow,
-                    value: key.collect::<Vec<_>>().join("|"),
-                });
-            }
-        }
-        if findings.is_empty() {
-            append(
-                &mut builders,
-                data_fields,
-                spec.index("year").is_none(),
-                values.drain(..),
-                ctx,
-            )?;
-            good_rows.push(row_no as i64);
-        } else {
-            let raw_json = raw_row(raw, row, &ctx.key, contract, columns);
-            rejected.extend(findings.into_iter().map(|f| (f, raw_json.clone())));
         }
     }
-    let good = good_rows.len();
-    let mut arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
+    if let Some(year) = spec.index("year") {
+        let years = ints(year);
+        for row in 0..n {
+            if years.is_valid(row) && years.value(row) != i64::from(ctx.period) {
+                let value = years.value(row).to_string();
+                checks.reject(row, "year", String::new(), Rule::WrongPeriod, value);
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    if let Some((lon, lat)) = spec.index("lon").zip(spec.index("lat")) {
+        place_points(
+            &mut checks,
+            &mut arrays,
+            offset,
+            (lon, lat),
+            ctx,
+            &mut warnings,
+        )?;
+    }
+    // Duplicates among the rows that broke no other rule.
+    let key_cols: Vec<usize> = contract.key.iter().filter_map(|k| spec.index(k)).collect();
+    if !key_cols.is_empty() {
+        for row in 0..n {
+            if checks.bad[row] {
+                continue;
+            }
+            let key = key_cols.iter().map(|&c| checks.cell(c, row).unwrap_or(""));
+            if !seen.insert(key.clone()) {
+                let value = key.collect::<Vec<_>>().join("|");
+                checks.reject(row, "", String::new(), Rule::DuplicateRow, value);
+            }
+        }
+    }
+
+    // A row's findings together, in the order the rules were checked.
+    let mut findings = std::mem::take(&mut checks.findings);
+    findings.sort_by_key(|(row, _)| *row);
+    let mut rejected = Vec::with_capacity(findings.len());
+    let mut last: Option<(usize, String)> = None;
+    for (row, finding) in findings {
+        if last.as_ref().is_none_or(|(r, _)| *r != row) {
+            last = Some((row, raw_row(&checks, row)));
+        }
+        if let Some((_, raw_json)) = &last {
+            rejected.push((finding, raw_json.clone()));
+        }
+    }
+    let rows: Vec<i64> = raw.rows.iter().map(|&r| r as i64).collect();
+    arrays.push(Arc::new(Int64Array::from(rows)));
+    if checks.bad.contains(&true) {
+        let keep = BooleanArray::from(checks.bad.iter().map(|b| !b).collect::<Vec<_>>());
+        arrays = arrays
+            .iter()
+            .map(|a| arrow::compute::filter(a, &keep))
+            .collect::<std::result::Result<_, _>>()?;
+    }
+    let source_row = arrays.pop();
+    let good = n - rejected_rows(&checks.bad);
     // The lineage columns, in the order of `lineage_fields`.
     arrays.extend([
         Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
@@ -359,9 +332,11 @@ pub fn validate(
             raw.sheet.as_deref(),
             good,
         ))),
-        Arc::new(Int64Array::from(good_rows)),
-        Arc::new(TimestampMicrosecondArray::from(vec![ctx.ingested_at; good]).with_timezone("UTC")),
     ]);
+    arrays.extend(source_row);
+    arrays.push(Arc::new(
+        TimestampMicrosecondArray::from(vec![ctx.ingested_at; good]).with_timezone("UTC"),
+    ));
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     Ok(Validated {
         batch,
@@ -369,6 +344,268 @@ pub fn validate(
         warnings,
         rows_read: n,
     })
+}
+
+fn rejected_rows(bad: &[bool]) -> usize {
+    bad.iter().filter(|b| **b).count()
+}
+
+/// Contract column `c` of every row, read into the lake type of `field`.
+fn parse_column<'a>(
+    checks: &mut Checks<'a>,
+    c: usize,
+    kind: Kind,
+    allowed: Option<&'static [&'static str]>,
+    field: &Field,
+    towns: &Towns,
+) -> std::result::Result<ArrayRef, arrow::error::ArrowError> {
+    let n = checks.raw.rows.len();
+    Ok(match kind {
+        Kind::Int => {
+            let mut b = Int64Builder::with_capacity(n);
+            checks.each_cell(c, whole_number, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::Money => {
+            let mut b =
+                Decimal128Builder::with_capacity(n).with_data_type(field.data_type().clone());
+            checks.each_cell(c, money, |v| b.append_option(v.map(i128::from)));
+            Arc::new(b.finish())
+        }
+        Kind::Degrees => {
+            let mut b = Float64Builder::with_capacity(n);
+            let degrees = |s: &str| {
+                normalise::number(s)
+                    .and_then(|v| v.parse().ok())
+                    .ok_or(Rule::TextInNumber)
+            };
+            checks.each_cell(c, degrees, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::Date => {
+            let mut b = Date32Builder::with_capacity(n);
+            checks.each_cell(c, date, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::Bool => {
+            let mut b = BooleanBuilder::with_capacity(n);
+            let yes_no = |s: &str| match s {
+                "是" => Ok(true),
+                "否" => Ok(false),
+                _ => normalise::boolean(s).ok_or(Rule::BadYesNo),
+            };
+            checks.each_cell(c, yes_no, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::Town => {
+            let mut b = StringBuilder::with_capacity(n, n * 9);
+            let code = remember_last(|s| towns.code(s).ok_or(Rule::UnknownTown));
+            checks.each_cell(c, code, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::Industry => {
+            let mut b = StringBuilder::with_capacity(n, n);
+            let code = remember_last(|s| industry_code(s).ok_or(Rule::UnknownIndustry));
+            checks.each_cell(c, code, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::Uscc => {
+            let mut b = StringBuilder::with_capacity(n, n * 18);
+            let uscc = remember_last(|s: &str| {
+                let code = normalise::half_width(s).to_uppercase();
+                if codes::uscc_is_valid(&code) {
+                    Ok(Arc::<str>::from(code))
+                } else {
+                    Err(Rule::BadUscc)
+                }
+            });
+            checks.each_cell(c, uscc, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::IdNumber => {
+            let key = checks.key.clone();
+            let mut b = StringBuilder::with_capacity(n, n * 64);
+            let hashed = |s: &str| {
+                let id = normalise::half_width(s);
+                let valid = if id.bytes().any(|b| b.is_ascii_lowercase()) {
+                    codes::id_is_valid(&id.to_uppercase())
+                } else {
+                    codes::id_is_valid(&id)
+                };
+                valid.then(|| key.hash_id_hex(&id)).ok_or(Rule::BadIdNumber)
+            };
+            checks.each_cell(c, hashed, |v| {
+                b.append_option(v.as_ref().map(HexHash::as_str))
+            });
+            Arc::new(b.finish())
+        }
+        Kind::Phone => {
+            let mut b = StringBuilder::with_capacity(n, n * 11);
+            checks.each_cell(c, |s| Ok(pii::mask_phone(s)), |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+        Kind::Text => {
+            let mut b = StringBuilder::with_capacity(n, n * 8);
+            let text = |s: &'a str| {
+                let v = match normalise::half_width(s) {
+                    Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+                    Cow::Owned(v) => Cow::Owned(v.trim().to_string()),
+                };
+                match allowed {
+                    Some(allowed) if !allowed.contains(&v.as_ref()) => Err(Rule::NotAllowed),
+                    _ => Ok(v),
+                }
+            };
+            checks.each_cell(c, text, |v| b.append_option(v));
+            Arc::new(b.finish())
+        }
+    })
+}
+
+/// `parse` answering a cell equal to the one before from memory: registers list a union's
+/// members together, so towns and credit codes come in runs.
+fn remember_last<'a, T: Clone>(
+    mut parse: impl FnMut(&'a str) -> Result<T, Rule>,
+) -> impl FnMut(&'a str) -> Result<T, Rule> {
+    let mut last: Option<(&'a str, Result<T, Rule>)> = None;
+    move |s| {
+        if let Some((prev, answer)) = &last
+            && *prev == s
+        {
+            return answer.clone();
+        }
+        let answer = parse(s);
+        last = Some((s, answer.clone()));
+        answer
+    }
+}
+
+/// A count: plain digits directly, anything else through [`normalise::integer`].
+fn whole_number(s: &str) -> Result<i64, Rule> {
+    let v = if (1..=18).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.bytes().fold(0, |v, b| v * 10 + i64::from(b - b'0'))
+    } else {
+        normalise::integer(s).ok_or(Rule::TextInNumber)?
+    };
+    if v < 0 {
+        Err(Rule::NegativeNumber)
+    } else {
+        Ok(v)
+    }
+}
+
+/// An amount in fen (see [`normalise::money_fen`]).
+fn money(s: &str) -> Result<i64, Rule> {
+    match normalise::money_fen(s) {
+        Some(v) if v < 0 => Err(Rule::NegativeNumber),
+        Some(v) => Ok(v),
+        None => Err(Rule::TextInNumber),
+    }
+}
+
+/// A date: `2017-03-05` directly, any other form through [`normalise::date`].
+fn date(s: &str) -> Result<i32, Rule> {
+    let b = s.as_bytes();
+    let iso = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && [0, 1, 2, 3, 5, 6, 8, 9]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
+    let day = if iso {
+        let num =
+            |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        normalise::days_from_epoch(num(0..4) as i32, num(5..7), num(8..10))
+            .ok_or(DateError::Impossible)
+    } else {
+        normalise::date(s)
+    };
+    day.map_err(|e| match e {
+        DateError::Impossible => Rule::ImpossibleDate,
+        DateError::NotADate => Rule::NotADate,
+    })
+}
+
+/// Points to WGS-84, and placed in a town when the return leaves the town blank; a declared town
+/// that does not contain its point is a warning. Tables with points are small (unions, sites), so
+/// this goes row by row.
+fn place_points(
+    checks: &mut Checks<'_>,
+    arrays: &mut [ArrayRef],
+    offset: usize,
+    (lon_c, lat_c): (usize, usize),
+    ctx: &Context,
+    warnings: &mut Vec<Finding>,
+) -> std::result::Result<(), arrow::error::ArrowError> {
+    let spec = checks.spec;
+    let n = checks.raw.rows.len();
+    let floats = |c: usize| -> Vec<Option<f64>> {
+        arrays[offset + c]
+            .as_primitive::<Float64Type>()
+            .iter()
+            .collect()
+    };
+    let texts = |c: usize| -> Vec<Option<String>> {
+        arrays[offset + c]
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    };
+    let (mut lon, mut lat) = (floats(lon_c), floats(lat_c));
+    let crs_col = spec.index("crs");
+    let town_col = spec.index("town");
+    let mut crs_out = crs_col.map(texts);
+    let mut town_out = town_col.map(texts);
+    for row in 0..n {
+        let (Some(x), Some(y)) = (lon[row], lat[row]) else {
+            continue;
+        };
+        let crs = crs_col
+            .and_then(|c| checks.cell(c, row))
+            .map_or(Some(checks.raw.crs.unwrap_or(ctx.default_crs)), Crs::parse);
+        match crs {
+            Some(crs) if (73.0..136.0).contains(&x) && (3.0..54.0).contains(&y) => {
+                let (x, y) = crs.to_wgs84(x, y);
+                let (x, y) = ((x * 1e6).round() / 1e6, (y * 1e6).round() / 1e6);
+                lon[row] = Some(x);
+                lat[row] = Some(y);
+                if let Some(crs_out) = &mut crs_out {
+                    crs_out[row] = Some(Crs::Wgs84.name().to_string());
+                }
+                if let Some(town_out) = &mut town_out {
+                    match (&town_out[row], ctx.town_index.town_at(x, y)) {
+                        (None, Some(code)) => town_out[row] = Some(code.to_string()),
+                        (Some(declared), Some(code)) if declared != code => {
+                            warnings.push(Finding {
+                                row: checks.raw.rows[row],
+                                column: "town".into(),
+                                header: String::new(),
+                                rule: Rule::TownDisagreesWithPoint,
+                                value: format!("{declared} vs {code}"),
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => checks.reject(
+                row,
+                "lon",
+                String::new(),
+                Rule::BadCoordinates,
+                format!("{x},{y}"),
+            ),
+        }
+    }
+    arrays[offset + lon_c] = Arc::new(Float64Array::from(lon));
+    arrays[offset + lat_c] = Arc::new(Float64Array::from(lat));
+    for (c, values) in [(crs_col, crs_out), (town_col, town_out)] {
+        if let (Some(c), Some(values)) = (c, values) {
+            arrays[offset + c] = Arc::new(StringArray::from(values));
+        }
+    }
+    Ok(())
 }
 
 /// A cell as it may be shown in a message or kept in quarantine.
@@ -381,94 +618,20 @@ fn shown(kind: Kind, s: &str, key: &HashKey) -> String {
 }
 
 /// The raw row as JSON (header -> value), personal data hashed or masked.
-fn raw_row(
-    raw: &RawTable,
-    row: usize,
-    key: &HashKey,
-    contract: &Contract,
-    columns: &[usize],
-) -> String {
+fn raw_row(checks: &Checks<'_>, row: usize) -> String {
     let mut map = serde_json::Map::new();
-    for (i, col) in raw.columns.iter().enumerate() {
-        let a = col.as_string::<i32>();
-        if a.is_null(row) {
+    for (i, text) in checks.text.iter().enumerate() {
+        let Some(value) = text.get(row) else {
             continue;
-        }
-        let kind = columns
+        };
+        let kind = checks
+            .columns
             .get(i)
-            .map_or(Kind::Text, |&c| contract.spec.columns[c].kind);
+            .map_or(Kind::Text, |&c| checks.spec.columns[c].kind);
         map.insert(
-            raw.headers[i].clone(),
-            serde_json::Value::String(shown(kind, a.value(row), key)),
+            checks.raw.headers[i].clone(),
+            serde_json::Value::String(shown(kind, value, checks.key)),
         );
     }
     serde_json::Value::Object(map).to_string()
-}
-
-fn make_builder(t: &DataType, n: usize) -> Box<dyn arrow::array::ArrayBuilder> {
-    match t {
-        DataType::Decimal128(p, s) => {
-            match Decimal128Builder::with_capacity(n).with_precision_and_scale(*p, *s) {
-                Ok(b) => Box::new(b),
-                Err(_) => Box::new(Decimal128Builder::with_capacity(n)),
-            }
-        }
-        DataType::Int64 => Box::new(Int64Builder::with_capacity(n)),
-        DataType::Float64 => Box::new(Float64Builder::with_capacity(n)),
-        DataType::Date32 => Box::new(Date32Builder::with_capacity(n)),
-        DataType::Boolean => Box::new(BooleanBuilder::with_capacity(n)),
-        DataType::Timestamp(_, _) => {
-            Box::new(TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC"))
-        }
-        _ => Box::new(StringBuilder::with_capacity(n, n * 16)),
-    }
-}
-
-/// Appends a good row's year and values to the builders of `fields`.
-fn append(
-    builders: &mut [Box<dyn arrow::array::ArrayBuilder>],
-    fields: &[FieldRef],
-    year_inserted: bool,
-    values: impl Iterator<Item = Parsed>,
-    ctx: &Context,
-) -> std::result::Result<(), arrow::error::ArrowError> {
-    let mut i = 0;
-    let mut next = || {
-        i += 1;
-        i - 1
-    };
-    let downcast_err = || arrow::error::ArrowError::SchemaError("builder type mismatch".into());
-    macro_rules! push {
-        ($ty:ty, $v:expr) => {{
-            let at = next();
-            builders[at]
-                .as_any_mut()
-                .downcast_mut::<$ty>()
-                .ok_or_else(downcast_err)?
-                .append_option($v);
-        }};
-    }
-    if year_inserted {
-        push!(Int64Builder, Some(i64::from(ctx.period)));
-    }
-    for (v, field) in values.zip(fields.iter().skip(usize::from(year_inserted))) {
-        match (field.data_type(), v) {
-            (DataType::Int64, Parsed::Int(x)) => push!(Int64Builder, Some(x)),
-            (DataType::Int64, _) => push!(Int64Builder, None::<i64>),
-            (DataType::Decimal128(_, _), Parsed::Fen(x)) => {
-                push!(Decimal128Builder, Some(i128::from(x)))
-            }
-            (DataType::Decimal128(_, _), _) => push!(Decimal128Builder, None::<i128>),
-            (DataType::Float64, Parsed::Float(x)) => push!(Float64Builder, Some(x)),
-            (DataType::Float64, _) => push!(Float64Builder, None::<f64>),
-            (DataType::Date32, Parsed::Date(x)) => push!(Date32Builder, Some(x)),
-            (DataType::Date32, _) => push!(Date32Builder, None::<i32>),
-            (DataType::Boolean, Parsed::Bool(x)) => push!(BooleanBuilder, Some(x)),
-            (DataType::Boolean, _) => push!(BooleanBuilder, None::<bool>),
-            (_, Parsed::Text(s)) => push!(StringBuilder, Some(s)),
-            (_, Parsed::Code(s)) => push!(StringBuilder, Some(s)),
-            (_, _) => push!(StringBuilder, None::<String>),
-        }
-    }
-    Ok(())
 }

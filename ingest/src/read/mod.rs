@@ -13,7 +13,7 @@ pub mod workbook;
 use std::collections::HashMap;
 use std::path::Path;
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef, AsArray, StringArray, StringViewArray};
 use unionstat_datasets::crs::Crs;
 
 use crate::contract::Contract;
@@ -53,6 +53,39 @@ impl RawTable {
             title: String::new(),
             encoding: None,
             crs: None,
+        }
+    }
+}
+
+/// The cells of one raw column: readers give text as `Utf8` or `Utf8View`.
+#[derive(Debug, Clone, Copy)]
+pub enum TextColumn<'a> {
+    /// Offsets into one buffer.
+    Plain(&'a StringArray),
+    /// Views, as polars parses CSV.
+    View(&'a StringViewArray),
+}
+
+impl<'a> TextColumn<'a> {
+    /// The text column `array`, or an error when a reader produced something else.
+    pub fn of(array: &'a dyn Array) -> std::result::Result<Self, arrow::error::ArrowError> {
+        if let Some(a) = array.as_string_opt::<i32>() {
+            Ok(TextColumn::Plain(a))
+        } else if let Some(a) = array.as_string_view_opt() {
+            Ok(TextColumn::View(a))
+        } else {
+            Err(arrow::error::ArrowError::SchemaError(format!(
+                "a raw column holds {} instead of text",
+                array.data_type()
+            )))
+        }
+    }
+
+    /// The cell of `row` as written, `None` when blank.
+    pub fn get(&self, row: usize) -> Option<&'a str> {
+        match self {
+            TextColumn::Plain(a) => (!a.is_null(row)).then(|| a.value(row)),
+            TextColumn::View(a) => (!a.is_null(row)).then(|| a.value(row)),
         }
     }
 }
