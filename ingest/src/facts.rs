@@ -11,7 +11,7 @@ use crate::contract::Contract;
 use crate::lake::{BatchSender, Lake};
 use crate::read::Chunks;
 use crate::run::Progress;
-use crate::validate::{self, Context, Finding, SeenKeys};
+use crate::validate::{self, AcrossChunks, Context, Finding};
 use crate::{Error, Result};
 
 /// What validating a whole return found.
@@ -109,12 +109,12 @@ fn validate_all(
             let _ = s.blocking_send(Err(DataFusionError::Execution(why)));
         }
     };
-    let mut seen = SeenKeys::default();
+    let mut across = AcrossChunks::default();
     let mut tally = Tally::default();
     let mut last_bad_row = None;
     for chunk in chunks {
         let validated = chunk.and_then(|raw| {
-            validate::validate(ret.contract, &raw, &ret.columns, &ret.ctx, &mut seen)
+            validate::validate(ret.contract, &raw, &ret.columns, &ret.ctx, &mut across)
                 .map_err(Error::from)
         });
         let validated = match validated {

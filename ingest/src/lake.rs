@@ -109,6 +109,20 @@ fn writer_properties(unique: &[String]) -> WriterProperties {
         .build()
 }
 
+/// A session that plans a return's write as the one stream it is: a return is one (year, county)
+/// partition, so splitting its batches over streams and hashing them back together by partition
+/// would only copy every row twice.
+fn one_stream_session(table: &str) -> Result<Arc<dyn deltalake::datafusion::catalog::Session>> {
+    let overrides = HashMap::from([(
+        "datafusion.execution.target_partitions".to_string(),
+        "1".to_string(),
+    )]);
+    let context =
+        deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)
+            .map_err(delta_err(table))?;
+    Ok(Arc::new(context.state()))
+}
+
 fn delta_err(table: &str) -> impl Fn(deltalake::DeltaTableError) -> Error + '_ {
     move |e| Error::Lake {
         table: table.to_string(),
@@ -217,6 +231,7 @@ impl Lake {
             let table = lake.writable(&name).await?;
             let written = table
                 .write(Vec::new())
+                .with_session_state(one_stream_session(&name)?)
                 .with_input_plan(plan)
                 .with_save_mode(SaveMode::Overwrite)
                 .with_replace_where(predicate)

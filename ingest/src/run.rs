@@ -371,9 +371,7 @@ async fn ingest_reference(
     ) {
         return Ok(());
     }
-    let raw = read::csv::CsvChunks::open(path)?
-        .next()
-        .unwrap_or_else(|| Err(Error::Usage(format!("{} is empty", path.display()))))?;
+    let raw = read::csv::read_whole(path)?;
     let batch = table.batch(&raw)?;
     judge(
         entry,
@@ -668,9 +666,9 @@ fn resolve_columns(
 fn year_from_column(contract: &Contract, raw: &RawTable, columns: &[usize]) -> Option<i32> {
     let year = contract.spec.index("year")?;
     let raw_col = columns.iter().position(|&c| c == year)?;
-    let values = arrow::array::AsArray::as_string::<i32>(raw.columns[raw_col].as_ref());
+    let values = read::TextColumn::of(raw.columns[raw_col].as_ref()).ok()?;
     let mut counts: HashMap<i32, usize> = HashMap::new();
-    for v in values.iter().flatten() {
+    for v in (0..raw.rows.len()).filter_map(|row| values.get(row)) {
         if let Some(y) = crate::normalise::integer(v) {
             *counts.entry(y as i32).or_default() += 1;
         }

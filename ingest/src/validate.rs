@@ -60,21 +60,58 @@ pub struct Context {
     pub ingested_at: i64,
 }
 
+/// What validation carries from one chunk of a return to the next.
+#[derive(Debug, Default)]
+pub struct AcrossChunks {
+    /// The keys of the rows so far.
+    seen: SeenKeys,
+    /// The lineage columns that hold one value for the whole return, built once and sliced.
+    constants: Vec<ArrayRef>,
+    /// The sheet they were built for.
+    sheet: Option<String>,
+}
+
+impl AcrossChunks {
+    /// The constant lineage columns (county, submission, file, sheet), `n` rows long.
+    fn constants(&mut self, ctx: &Context, sheet: Option<&str>, n: usize) -> Vec<ArrayRef> {
+        let stale =
+            self.constants.first().is_none_or(|c| c.len() < n) || self.sheet.as_deref() != sheet;
+        if stale {
+            let len = n.max(1 << 16);
+            let repeat = |v: Option<&str>| {
+                Arc::new(StringArray::from_iter(std::iter::repeat_n(v, len))) as ArrayRef
+            };
+            self.constants = vec![
+                repeat(Some(ctx.county_code)),
+                repeat(Some(&ctx.submission_id)),
+                repeat(Some(&ctx.source_file)),
+                repeat(sheet),
+            ];
+            self.sheet = sheet.map(str::to_string);
+        }
+        self.constants.iter().map(|c| c.slice(0, n)).collect()
+    }
+}
+
 /// The keys of the rows of a return seen so far, as 128-bit hashes (so that a return of millions
 /// of rows needs little memory to find its duplicates).
 #[derive(Debug, Default)]
-pub struct SeenKeys(HashSet<u128, BuildHasherDefault<Prehashed>>);
+struct SeenKeys {
+    set: HashSet<u128, BuildHasherDefault<Prehashed>>,
+    /// The key being hashed, its parts joined.
+    joined: Vec<u8>,
+}
 
 impl SeenKeys {
     /// Records the key made of `parts`; false when it was seen before.
     fn insert<'a>(&mut self, parts: impl Iterator<Item = &'a str>) -> bool {
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        self.joined.clear();
         for part in parts {
-            hasher.update(part.as_bytes());
+            self.joined.extend_from_slice(part.as_bytes());
             // A byte that UTF-8 never uses keeps ("ab", "c") apart from ("a", "bc").
-            hasher.update(&[0xff]);
+            self.joined.push(0xff);
         }
-        self.0.insert(hasher.digest128())
+        self.set.insert(xxhash_rust::xxh3::xxh3_128(&self.joined))
     }
 }
 
@@ -182,7 +219,7 @@ impl<'a> Checks<'a> {
 }
 
 /// Validates `raw` (a return, or a chunk of one), whose column `i` is contract column
-/// `columns[i]`; `seen` holds the keys of the return's rows before this chunk. Each column is
+/// `columns[i]`; `across` holds what the chunks before this one left. Each column is
 /// read in one pass into its lake type; rules across columns and the duplicate check follow, and
 /// the rows that broke none are kept.
 pub fn validate(
@@ -190,7 +227,7 @@ pub fn validate(
     raw: &RawTable,
     columns: &[usize],
     ctx: &Context,
-    seen: &mut SeenKeys,
+    across: &mut AcrossChunks,
 ) -> std::result::Result<Validated, arrow::error::ArrowError> {
     let spec = contract.spec;
     let n = raw.rows.len();
@@ -283,7 +320,7 @@ pub fn validate(
                 continue;
             }
             let key = key_cols.iter().map(|&c| checks.cell(c, row).unwrap_or(""));
-            if !seen.insert(key.clone()) {
+            if !across.seen.insert(key.clone()) {
                 let value = key.collect::<Vec<_>>().join("|");
                 checks.reject(row, "", String::new(), Rule::DuplicateRow, value);
             }
@@ -315,24 +352,7 @@ pub fn validate(
     let source_row = arrays.pop();
     let good = n - rejected_rows(&checks.bad);
     // The lineage columns, in the order of `lineage_fields`.
-    arrays.extend([
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            ctx.county_code,
-            good,
-        ))) as ArrayRef,
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            &ctx.submission_id,
-            good,
-        ))),
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            &ctx.source_file,
-            good,
-        ))),
-        Arc::new(StringArray::from_iter(std::iter::repeat_n(
-            raw.sheet.as_deref(),
-            good,
-        ))),
-    ]);
+    arrays.extend(across.constants(ctx, raw.sheet.as_deref(), good));
     arrays.extend(source_row);
     arrays.push(Arc::new(
         TimestampMicrosecondArray::from(vec![ctx.ingested_at; good]).with_timezone("UTC"),

@@ -1,28 +1,32 @@
 //! Delimited text, read in chunks of whole records so that memory does not grow with the file:
 //! the encoding (UTF-8, UTF-8 with a byte-order mark, GBK/GB18030) and the delimiter are found
 //! from the first block, each chunk is parsed by polars (every column as text) and handed to
-//! arrow-rs through the Arrow C Data Interface.
+//! arrow-rs through the Arrow C Data Interface. The file's bytes and their decoded text go
+//! through two buffers kept for the whole file.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, StringArray};
+use arrow::array::{ArrayRef, StringViewArray};
 
-use super::{RawTable, decode_gbk};
+use super::RawTable;
 use crate::{Error, Result};
 
 /// Bytes of text per chunk (a chunk is extended to the end of its last record).
-pub const CHUNK_BYTES: usize = 8 << 20;
+pub const CHUNK_BYTES: usize = 4 << 20;
 
 /// A CSV file being read chunk by chunk.
 pub struct CsvChunks {
     path: PathBuf,
     file: std::fs::File,
-    /// The header record, as bytes, ending in its newline.
-    header: Vec<u8>,
-    /// Bytes read but not yet parsed; always starts at a record boundary.
+    /// The header names, as polars read them.
+    headers: Vec<String>,
+    /// Bytes read: `pending[consumed..]` is not yet parsed and starts at a record boundary.
     pending: Vec<u8>,
+    consumed: usize,
+    /// The decoded text of the chunk being parsed (GBK files only).
+    decoded: String,
     at_end: bool,
     encoding: &'static str,
     delimiter: u8,
@@ -36,59 +40,80 @@ impl CsvChunks {
     /// Opens `path`, reading its first block to learn the encoding, delimiter and header.
     pub fn open(path: &Path) -> Result<Self> {
         let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut first = Vec::new();
+        let mut first = Vec::with_capacity(CHUNK_BYTES);
         (&mut file)
             .take(CHUNK_BYTES as u64)
             .read_to_end(&mut first)
             .map_err(|e| Error::io(path, e))?;
         let at_end = first.len() < CHUNK_BYTES;
         let bom = first.starts_with("\u{feff}".as_bytes());
-        if bom {
-            first.drain(..3);
-        }
+        let start = if bom { 3 } else { 0 };
         // Judge the encoding on whole lines, so a character cut by the block's end does not count.
         let whole = if at_end {
             first.len()
         } else {
-            first.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
+            first
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(start, |p| p + 1)
         };
         let encoding = if bom {
             "UTF-8-BOM"
-        } else if std::str::from_utf8(&first[..whole]).is_ok() {
+        } else if std::str::from_utf8(&first[start..whole]).is_ok() {
             "UTF-8"
         } else {
             "GBK"
         };
-        let header_end = record_boundary(&first, false).map_or(first.len(), |end| end);
-        let header = first[..header_end].to_vec();
-        let pending = first[header_end..].to_vec();
+        let header_end =
+            record_boundary(&first[start..], false).map_or(first.len(), |end| start + end);
         let mut chunks = CsvChunks {
             path: path.to_path_buf(),
             file,
-            header,
-            pending,
+            headers: Vec::new(),
+            pending: first,
+            consumed: header_end,
+            decoded: String::new(),
             at_end,
             encoding,
             delimiter: b',',
             next_line: 2,
             started: false,
         };
-        let header_text = chunks.decode(chunks.header.clone())?;
-        chunks.delimiter = detect_delimiter(header_text.lines().next().unwrap_or(""));
+        let header = chunks.text(start..header_end)?.to_string();
+        chunks.delimiter = detect_delimiter(header.lines().next().unwrap_or(""));
+        chunks.headers = header_names(path, header, chunks.delimiter)?;
         Ok(chunks)
     }
 
-    fn decode(&self, bytes: Vec<u8>) -> Result<String> {
-        match self.encoding {
-            "GBK" => decode_gbk(&self.path, &bytes),
-            _ => String::from_utf8(bytes).map_err(|_| Error::Encoding {
-                path: self.path.clone(),
-            }),
+    /// `pending[range]` as text.
+    fn text(&mut self, range: std::ops::Range<usize>) -> Result<&str> {
+        let bytes = &self.pending[range];
+        let encoding_err = || Error::Encoding {
+            path: self.path.clone(),
+        };
+        if self.encoding != "GBK" {
+            return std::str::from_utf8(bytes).map_err(|_| encoding_err());
+        }
+        let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+        self.decoded.clear();
+        let room = decoder
+            .max_utf8_buffer_length_without_replacement(bytes.len())
+            .ok_or_else(encoding_err)?;
+        self.decoded.reserve(room);
+        let (result, _) =
+            decoder.decode_to_string_without_replacement(bytes, &mut self.decoded, true);
+        match result {
+            encoding_rs::DecoderResult::InputEmpty => Ok(&self.decoded),
+            _ => Err(encoding_err()),
         }
     }
 
-    /// The next chunk's bytes: whole records, at least `CHUNK_BYTES` unless the file ends first.
-    fn next_bytes(&mut self) -> Result<Vec<u8>> {
+    /// The range of `pending` holding the next chunk's whole records: at least `CHUNK_BYTES`
+    /// unless the file ends first.
+    fn next_range(&mut self) -> Result<std::ops::Range<usize>> {
+        // Keep only what is not parsed yet, at the front of the buffer.
+        self.pending.drain(..self.consumed);
+        self.consumed = 0;
         loop {
             if !self.at_end && self.pending.len() < CHUNK_BYTES {
                 let want = (CHUNK_BYTES - self.pending.len()) as u64;
@@ -100,7 +125,8 @@ impl CsvChunks {
                 continue;
             }
             if self.at_end {
-                return Ok(std::mem::take(&mut self.pending));
+                self.consumed = self.pending.len();
+                return Ok(0..self.pending.len());
             }
             // A record longer than a chunk: read on until it ends.
             let Some(end) = record_boundary(&self.pending, true) else {
@@ -111,27 +137,31 @@ impl CsvChunks {
                 self.at_end = read == 0;
                 continue;
             };
-            let rest = self.pending.split_off(end);
-            return Ok(std::mem::replace(&mut self.pending, rest));
+            self.consumed = end;
+            return Ok(0..end);
         }
     }
 
     fn next_chunk(&mut self) -> Result<Option<RawTable>> {
-        let body = self.next_bytes()?;
-        if self.started && body.iter().all(u8::is_ascii_whitespace) {
+        let range = self.next_range()?;
+        let blank = self.pending[range.clone()]
+            .iter()
+            .all(u8::is_ascii_whitespace);
+        if self.started && blank {
             return Ok(None);
         }
         self.started = true;
-        let mut bytes = self.header.clone();
-        if !bytes.ends_with(b"\n") && !bytes.is_empty() {
-            bytes.push(b'\n');
-        }
-        bytes.extend_from_slice(&body);
-        let text = self.decode(bytes)?;
-        let (headers, columns) = parse(&self.path, text, self.delimiter)?;
+        let columns = if blank {
+            let empty = || Arc::new(StringViewArray::from(Vec::<&str>::new())) as ArrayRef;
+            self.headers.iter().map(|_| empty()).collect()
+        } else {
+            let (path, delimiter) = (self.path.clone(), self.delimiter);
+            let headers = self.headers.clone();
+            parse(&path, self.text(range)?, &headers, delimiter)?
+        };
         let n = columns.first().map_or(0, |c| c.len()) as u64;
         let mut raw = RawTable::new(
-            headers,
+            self.headers.clone(),
             columns,
             (self.next_line..self.next_line + n).collect(),
         );
@@ -147,6 +177,29 @@ impl Iterator for CsvChunks {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_chunk().transpose()
     }
+}
+
+/// The whole of a small CSV file (a reference table) as one table of plain text columns.
+pub fn read_whole(path: &Path) -> Result<RawTable> {
+    let chunks: Vec<RawTable> = CsvChunks::open(path)?.collect::<Result<_>>()?;
+    let Some(first) = chunks.first() else {
+        return Err(Error::Usage(format!("{} is empty", path.display())));
+    };
+    let columns = (0..first.headers.len())
+        .map(|i| {
+            let parts: Vec<&dyn arrow::array::Array> =
+                chunks.iter().map(|c| c.columns[i].as_ref()).collect();
+            let joined = arrow::compute::concat(&parts)?;
+            arrow::compute::cast(&joined, &arrow::datatypes::DataType::Utf8)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut whole = RawTable::new(
+        first.headers.clone(),
+        columns,
+        chunks.iter().flat_map(|c| c.rows.iter().copied()).collect(),
+    );
+    whole.encoding = first.encoding;
+    Ok(whole)
 }
 
 /// The end (just past the newline) of the first record of `bytes`, or of the last one when
@@ -188,60 +241,74 @@ pub fn detect_delimiter(header: &str) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
-/// Parses CSV text (header line first) with polars into headers and text columns.
-fn parse(path: &Path, text: String, delimiter: u8) -> Result<(Vec<String>, Vec<ArrayRef>)> {
-    use polars::prelude::{CompatLevel, CsvParseOptions, CsvReadOptions, PolarsError, SerReader};
-    let polars_err = |e: PolarsError| Error::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    // Every column as text: types are the contract's business, and raw values go to quarantine as written.
-    let mut df = CsvReadOptions::default()
+/// The header names of a header line, as polars reads them.
+fn header_names(path: &Path, header: String, delimiter: u8) -> Result<Vec<String>> {
+    use polars::prelude::{CsvParseOptions, CsvReadOptions, SerReader};
+    let df = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
+        .with_raise_if_empty(false)
+        .with_parse_options(CsvParseOptions::default().with_separator(delimiter))
+        .into_reader_with_file_handle(std::io::Cursor::new(header.into_bytes()))
+        .finish()
+        .map_err(|e| Error::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect())
+}
+
+/// Parses CSV records (no header line) with polars into text columns named `headers`. Polars
+/// parses in parts, in parallel; each column's parts are joined by their views, sharing the text.
+fn parse(path: &Path, text: &str, headers: &[String], delimiter: u8) -> Result<Vec<ArrayRef>> {
+    use polars::prelude::{
+        CompatLevel, CsvParseOptions, CsvReadOptions, DataType, Field, PolarsError, Schema,
+        SerReader,
+    };
+    let parse_err = |message: String| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    // Every column as text: types are the contract's business, and raw values go to quarantine as written.
+    let schema: Schema = headers
+        .iter()
+        .map(|h| Field::new(h.as_str().into(), DataType::String))
+        .collect();
+    let mut df = CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(Arc::new(schema)))
+        .with_rechunk(false)
         .with_raise_if_empty(false)
         .with_parse_options(
             CsvParseOptions::default()
                 .with_separator(delimiter)
                 .with_truncate_ragged_lines(true),
         )
-        .into_reader_with_file_handle(std::io::Cursor::new(text.into_bytes()))
+        .into_reader_with_file_handle(std::io::Cursor::new(text.as_bytes()))
         .finish()
-        .map_err(polars_err)?;
+        .map_err(|e: PolarsError| parse_err(e.to_string()))?;
     df.align_chunks();
-    let headers: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut columns: Vec<Vec<ArrayRef>> = vec![Vec::new(); headers.len()];
-    for batch in df.iter_chunks(CompatLevel::oldest(), false) {
+    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); headers.len()];
+    for batch in df.iter_chunks(CompatLevel::newest(), false) {
         for (i, (field, array)) in batch.schema().iter_values().zip(batch.arrays()).enumerate() {
-            columns[i].push(crate::bridge::to_arrow_rs(field, array.clone()).map_err(
-                |message| Error::Parse {
-                    path: path.to_path_buf(),
-                    message,
-                },
-            )?);
+            parts[i].push(crate::bridge::to_arrow_rs(field, array.clone()).map_err(parse_err)?);
         }
     }
-    let columns = columns
+    parts
         .into_iter()
-        .map(|chunks| {
-            let refs: Vec<&dyn arrow::array::Array> = chunks.iter().map(AsRef::as_ref).collect();
-            let joined = if refs.is_empty() {
-                Arc::new(StringArray::from(Vec::<Option<&str>>::new())) as ArrayRef
+        .map(|part| {
+            let part: Vec<&dyn arrow::array::Array> = part.iter().map(AsRef::as_ref).collect();
+            if part.is_empty() {
+                Ok(Arc::new(StringViewArray::from(Vec::<&str>::new())) as ArrayRef)
             } else {
-                arrow::compute::concat(&refs)?
-            };
-            arrow::compute::cast(&joined, &arrow::datatypes::DataType::Utf8)
+                arrow::compute::concat(&part).map_err(|e| parse_err(e.to_string()))
+            }
         })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    Ok((headers, columns))
+        .collect()
 }
 
 #[cfg(test)]
@@ -277,8 +344,11 @@ mod tests {
         assert_eq!(lines[0], 2);
         assert_eq!(*lines.last().unwrap(), rows as u64 + 1);
         let last = chunks.last().unwrap();
-        let names = arrow::array::AsArray::as_string::<i32>(last.columns[1].as_ref());
-        assert_eq!(names.value(names.len() - 1), format!("名称 {}", rows - 1));
+        let names = super::super::TextColumn::of(last.columns[1].as_ref()).unwrap();
+        assert_eq!(
+            names.get(last.rows.len() - 1),
+            Some(format!("名称 {}", rows - 1).as_str())
+        );
         assert!(chunks.iter().all(|c| c.headers == ["编号", "名称"]));
     }
 }
