@@ -95,9 +95,17 @@ impl AcrossChunks {
 
 /// The keys of the rows of a return seen so far, as 128-bit hashes (so that a return of millions
 /// of rows needs little memory to find its duplicates).
+///
+/// Registers usually list their rows in key order. While every key is greater than the one before,
+/// none can repeat an earlier one, so the hashes are only appended to a list; the first key out of
+/// order turns the list into a set, which answers from then on.
 #[derive(Debug, Default)]
 struct SeenKeys {
-    set: HashSet<u128, BuildHasherDefault<Prehashed>>,
+    /// The hashes while keys rise; empty once `set` is in use.
+    rising: Vec<u128>,
+    /// The greatest key so far, while keys rise.
+    last: Vec<u8>,
+    set: Option<HashSet<u128, BuildHasherDefault<Prehashed>>>,
     /// The key being hashed, its parts joined.
     joined: Vec<u8>,
 }
@@ -111,7 +119,21 @@ impl SeenKeys {
             // A byte that UTF-8 never uses keeps ("ab", "c") apart from ("a", "bc").
             self.joined.push(0xff);
         }
-        self.set.insert(xxhash_rust::xxh3::xxh3_128(&self.joined))
+        let hash = xxhash_rust::xxh3::xxh3_128(&self.joined);
+        if self.set.is_none() {
+            if self.rising.is_empty() || self.joined > self.last {
+                self.rising.push(hash);
+                std::mem::swap(&mut self.last, &mut self.joined);
+                return true;
+            }
+            let mut set = HashSet::with_capacity_and_hasher(
+                self.rising.len() * 2,
+                BuildHasherDefault::default(),
+            );
+            set.extend(std::mem::take(&mut self.rising));
+            self.set = Some(set);
+        }
+        self.set.as_mut().is_none_or(|set| set.insert(hash))
     }
 }
 
@@ -654,4 +676,34 @@ fn raw_row(checks: &Checks<'_>, row: usize) -> String {
         );
     }
     serde_json::Value::Object(map).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_keys_are_found_whether_keys_rise_or_not() {
+        let mut seen = SeenKeys::default();
+        for key in ["a1", "a2", "a3"] {
+            assert!(seen.insert([key].into_iter()));
+        }
+        assert!(seen.set.is_none(), "rising keys need no set");
+        assert!(
+            !seen.insert(["a2"].into_iter()),
+            "an earlier key, out of order"
+        );
+        assert!(seen.insert(["a0"].into_iter()), "a new key, out of order");
+        assert!(!seen.insert(["a3"].into_iter()));
+        assert!(!seen.insert(["a0"].into_iter()));
+        assert!(seen.insert(["a4"].into_iter()));
+
+        let mut seen = SeenKeys::default();
+        assert!(seen.insert(["x"].into_iter()));
+        assert!(!seen.insert(["x"].into_iter()), "the key just before");
+
+        let mut seen = SeenKeys::default();
+        assert!(seen.insert(["ab", "c"].into_iter()));
+        assert!(seen.insert(["a", "bc"].into_iter()), "parts are kept apart");
+    }
 }
