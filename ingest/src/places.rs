@@ -74,8 +74,14 @@ impl std::fmt::Debug for TownIndex {
 }
 
 impl TownIndex {
-    /// The index over the reference town boundaries.
-    pub fn reference() -> Self {
+    /// The index over the reference town boundaries, built on first use: only returns with
+    /// points need it, and building the boundaries takes a noticeable fraction of a second.
+    pub fn reference() -> &'static Self {
+        static INDEX: std::sync::LazyLock<TownIndex> = std::sync::LazyLock::new(TownIndex::build);
+        &INDEX
+    }
+
+    fn build() -> Self {
         let shapes: Vec<(&'static str, &'static MultiPolygon<f64>)> = geography::regions()
             .iter()
             .filter(|r| r.level == Level::Town)

@@ -14,7 +14,6 @@ use crate::facts::{self, FactReturn};
 use crate::identify::{self, Overrides};
 use crate::lake::{self, Lake, SubmissionRecord};
 use crate::pii::HashKey;
-use crate::places::TownIndex;
 use crate::read::{self, Format, RawTable};
 use crate::reference::{self, ReferenceTable};
 use crate::regions;
@@ -106,7 +105,6 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let files = collect_files(paths)?;
     let lake = Lake::open(&options.lake)?;
-    let town_index = Arc::new(TownIndex::reference());
     // What this lake has received, read once and kept up to date as returns are applied.
     let mut received = lake.content_hashes().await?;
     let mut report = Report {
@@ -119,16 +117,7 @@ pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
             p.file_started(index, total, &path);
         }
         let mut entry = FileReport::new(&path.display().to_string());
-        match ingest_file(
-            &path,
-            options,
-            &lake,
-            &town_index,
-            &mut received,
-            &mut entry,
-        )
-        .await
-        {
+        match ingest_file(&path, options, &lake, &mut received, &mut entry).await {
             Ok(()) => {}
             Err(e @ (Error::Lake { .. } | Error::Arrow(_))) => return Err(e),
             Err(e) => {
@@ -178,7 +167,6 @@ async fn ingest_file(
     path: &Path,
     options: &Options,
     lake: &Lake,
-    town_index: &Arc<TownIndex>,
     received: &mut Received,
     entry: &mut FileReport,
 ) -> Result<()> {
@@ -204,7 +192,7 @@ async fn ingest_file(
             return ingest_boundaries(path, features, options, lake, received, entry).await;
         }
     }
-    ingest_fact_return(path, options, lake, town_index, received, entry).await
+    ingest_fact_return(path, options, lake, received, entry).await
 }
 
 /// The sha256 of a file, read in blocks.
@@ -484,7 +472,6 @@ async fn ingest_fact_return(
     path: &Path,
     options: &Options,
     lake: &Lake,
-    town_index: &Arc<TownIndex>,
     received: &mut Received,
     entry: &mut FileReport,
 ) -> Result<()> {
@@ -561,7 +548,6 @@ async fn ingest_fact_return(
             county_code: county,
             period,
             key: hash_key,
-            town_index: town_index.clone(),
             default_crs: options.source_crs,
             submission_id: submission.id.clone(),
             source_file: path_text.to_string(),

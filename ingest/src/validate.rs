@@ -48,8 +48,6 @@ pub struct Context {
     pub period: i32,
     /// Keys ID-number hashes.
     pub key: HashKey,
-    /// Town boundaries for points.
-    pub town_index: Arc<TownIndex>,
     /// The CRS of coordinates when a row does not say.
     pub default_crs: Crs,
     /// Lineage.
@@ -77,7 +75,7 @@ impl AcrossChunks {
         let stale =
             self.constants.first().is_none_or(|c| c.len() < n) || self.sheet.as_deref() != sheet;
         if stale {
-            let len = n.max(1 << 16);
+            let len = n.next_power_of_two();
             let repeat = |v: Option<&str>| {
                 Arc::new(StringArray::from_iter(std::iter::repeat_n(v, len))) as ArrayRef
             };
@@ -616,7 +614,7 @@ fn place_points(
                     crs_out[row] = Some(Crs::Wgs84.name().to_string());
                 }
                 if let Some(town_out) = &mut town_out {
-                    match (&town_out[row], ctx.town_index.town_at(x, y)) {
+                    match (&town_out[row], TownIndex::reference().town_at(x, y)) {
                         (None, Some(code)) => town_out[row] = Some(code.to_string()),
                         (Some(declared), Some(code)) if declared != code => {
                             warnings.push(Finding {
