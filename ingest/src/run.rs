@@ -112,12 +112,13 @@ pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
         dry_run: options.dry_run,
     };
     let total = files.len();
-    for (index, path) in files.into_iter().enumerate() {
+    let hashes = hash_ahead(&files);
+    for (index, (path, hash)) in files.into_iter().zip(hashes).enumerate() {
         if let Some(p) = &options.progress {
             p.file_started(index, total, &path);
         }
         let mut entry = FileReport::new(&path.display().to_string());
-        match ingest_file(&path, options, &lake, &mut received, &mut entry).await {
+        match ingest_file(&path, hash, options, &lake, &mut received, &mut entry).await {
             Ok(()) => {}
             Err(e @ (Error::Lake { .. } | Error::Arrow(_))) => return Err(e),
             Err(e) => {
@@ -165,6 +166,7 @@ const CITY: &str = "3508";
 
 async fn ingest_file(
     path: &Path,
+    hash: PendingHash,
     options: &Options,
     lake: &Lake,
     received: &mut Received,
@@ -184,15 +186,43 @@ async fn ingest_file(
         && options.overrides.table.is_none()
         && let Some(table) = reference::by_stem(&stem)
     {
-        return ingest_reference(path, table, options, lake, received, entry).await;
+        return ingest_reference(path, hash, table, options, lake, received, entry).await;
     }
     if format == Format::Features {
         let features = read::features::read(path, options.source_crs)?;
         if features.are_boundaries() {
-            return ingest_boundaries(path, features, options, lake, received, entry).await;
+            return ingest_boundaries(path, hash, features, options, lake, received, entry).await;
         }
     }
-    ingest_fact_return(path, options, lake, received, entry).await
+    ingest_fact_return(path, hash, options, lake, received, entry).await
+}
+
+/// The content hash of a file, still being computed.
+type PendingHash = tokio::sync::oneshot::Receiver<Result<String>>;
+
+/// The content hashes of `files`, computed in order on a thread of their own: hashing the next
+/// file overlaps loading this one.
+fn hash_ahead(files: &[PathBuf]) -> Vec<PendingHash> {
+    let (senders, receivers): (Vec<_>, Vec<_>) = files
+        .iter()
+        .map(|_| tokio::sync::oneshot::channel())
+        .unzip();
+    let files = files.to_vec();
+    std::thread::spawn(move || {
+        for (path, sender) in files.iter().zip(senders) {
+            // The ingest stopped: hash no further.
+            if sender.send(content_hash(path)).is_err() {
+                break;
+            }
+        }
+    });
+    receivers
+}
+
+/// The content hash of a file, once computed.
+async fn wait_for(hash: PendingHash) -> Result<String> {
+    hash.await
+        .map_err(|_| Error::Usage("hashing the file stopped unexpectedly".into()))?
 }
 
 /// The sha256 of a file, read in blocks.
@@ -342,6 +372,7 @@ impl<'a> Submission<'a> {
 
 async fn ingest_reference(
     path: &Path,
+    hash: PendingHash,
     table: &ReferenceTable,
     options: &Options,
     lake: &Lake,
@@ -349,7 +380,7 @@ async fn ingest_reference(
     entry: &mut FileReport,
 ) -> Result<()> {
     entry.table = Some(table.name.to_string());
-    let submission = Submission::new(table.name, CITY, NO_PERIOD, content_hash(path)?);
+    let submission = Submission::new(table.name, CITY, NO_PERIOD, wait_for(hash).await?);
     if received_before(
         received,
         &submission.key(),
@@ -383,6 +414,7 @@ async fn ingest_reference(
 
 async fn ingest_boundaries(
     path: &Path,
+    hash: PendingHash,
     features: read::features::Features,
     options: &Options,
     lake: &Lake,
@@ -398,7 +430,7 @@ async fn ingest_boundaries(
         ),
         None => identify::county_in_text(&path_text),
     };
-    let hash = content_hash(path)?;
+    let hash = wait_for(hash).await?;
     let ingested_at = now_micros();
     let submission_id = format!("regions-{ingested_at}-{}", &hash[..8]);
     let boundaries = regions::from_features(
@@ -470,6 +502,7 @@ async fn ingest_boundaries(
 
 async fn ingest_fact_return(
     path: &Path,
+    hash: PendingHash,
     options: &Options,
     lake: &Lake,
     received: &mut Received,
@@ -527,7 +560,7 @@ async fn ingest_fact_return(
     };
     entry.period = Some(period);
 
-    let submission = Submission::new(contract.spec.name, county, period, content_hash(path)?);
+    let submission = Submission::new(contract.spec.name, county, period, wait_for(hash).await?);
     if received_before(
         received,
         &submission.key(),
