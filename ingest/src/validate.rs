@@ -360,34 +360,32 @@ pub fn validate(
             rejected.push((finding, raw_json.clone()));
         }
     }
-    let rows: Vec<i64> = raw.rows.iter().map(|&r| r as i64).collect();
-    arrays.push(Arc::new(Int64Array::from(rows)));
+    let mut source_row: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        raw.rows.iter().map(|&r| r as i64),
+    ));
     if checks.bad.contains(&true) {
         let keep = BooleanArray::from(checks.bad.iter().map(|b| !b).collect::<Vec<_>>());
+        let filter = |a: &ArrayRef| arrow::compute::filter(a, &keep);
         arrays = arrays
             .iter()
-            .map(|a| arrow::compute::filter(a, &keep))
+            .map(filter)
             .collect::<std::result::Result<_, _>>()?;
+        source_row = filter(&source_row)?;
     }
-    let source_row = arrays.pop();
-    let good = n - rejected_rows(&checks.bad);
+    let good = source_row.len();
     // The lineage columns, in the order of `lineage_fields`.
     arrays.extend(across.constants(ctx, raw.sheet.as_deref(), good));
-    arrays.extend(source_row);
+    arrays.push(source_row);
     arrays.push(Arc::new(
         TimestampMicrosecondArray::from(vec![ctx.ingested_at; good]).with_timezone("UTC"),
     ));
-    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+    let batch = RecordBatch::try_new(schema, arrays)?;
     Ok(Validated {
         batch,
         rejected,
         warnings,
         rows_read: n,
     })
-}
-
-fn rejected_rows(bad: &[bool]) -> usize {
-    bad.iter().filter(|b| **b).count()
 }
 
 /// Contract column `c` of every row, read into the lake type of `field`.
