@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, StringViewArray};
 
-use super::RawTable;
+use super::{RawTable, decode_gbk_into};
 use crate::{Error, Result};
 
 /// Bytes of text per chunk (a chunk is extended to the end of its last record).
@@ -88,24 +88,13 @@ impl CsvChunks {
     /// `pending[range]` as text.
     fn text(&mut self, range: std::ops::Range<usize>) -> Result<&str> {
         let bytes = &self.pending[range];
-        let encoding_err = || Error::Encoding {
+        if self.encoding == "GBK" {
+            decode_gbk_into(&self.path, bytes, &mut self.decoded)?;
+            return Ok(&self.decoded);
+        }
+        std::str::from_utf8(bytes).map_err(|_| Error::Encoding {
             path: self.path.clone(),
-        };
-        if self.encoding != "GBK" {
-            return std::str::from_utf8(bytes).map_err(|_| encoding_err());
-        }
-        let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
-        self.decoded.clear();
-        let room = decoder
-            .max_utf8_buffer_length_without_replacement(bytes.len())
-            .ok_or_else(encoding_err)?;
-        self.decoded.reserve(room);
-        let (result, _) =
-            decoder.decode_to_string_without_replacement(bytes, &mut self.decoded, true);
-        match result {
-            encoding_rs::DecoderResult::InputEmpty => Ok(&self.decoded),
-            _ => Err(encoding_err()),
-        }
+        })
     }
 
     /// The range of `pending` holding the next chunk's whole records: at least `CHUNK_BYTES`

@@ -174,13 +174,26 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<(String, &'static str)> {
 
 /// Decodes GBK/GB18030 bytes, failing on any byte sequence that is not.
 pub fn decode_gbk(path: &Path, bytes: &[u8]) -> Result<String> {
-    let (text, _, bad) = encoding_rs::GB18030.decode(bytes);
-    if bad {
-        return Err(Error::Encoding {
-            path: path.to_path_buf(),
-        });
+    let mut text = String::new();
+    decode_gbk_into(path, bytes, &mut text)?;
+    Ok(text)
+}
+
+/// [`decode_gbk`] into `text`, replacing what it held, so that a reader can keep one buffer.
+pub fn decode_gbk_into(path: &Path, bytes: &[u8], text: &mut String) -> Result<()> {
+    let encoding_err = || Error::Encoding {
+        path: path.to_path_buf(),
+    };
+    let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+    text.clear();
+    let room = decoder
+        .max_utf8_buffer_length_without_replacement(bytes.len())
+        .ok_or_else(encoding_err)?;
+    text.reserve(room);
+    match decoder.decode_to_string_without_replacement(bytes, text, true) {
+        (encoding_rs::DecoderResult::InputEmpty, _) => Ok(()),
+        _ => Err(encoding_err()),
     }
-    Ok(text.into_owned())
 }
 
 /// Text columns from rows of optional cells, `width` columns wide.
