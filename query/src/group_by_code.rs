@@ -5,9 +5,10 @@
 //! hashes every row's text to find its group; here a row's group comes from the 16-byte view of
 //! its text (codes are short enough to live in the view itself) or from its integer, and a row
 //! with the same key as the row before it (the registers arrive sorted by union, so by town; a
-//! file holds one year) reuses that row's group without any lookup. Everything else — the aggregate functions, the second stage, the plan's
-//! schema — stays DataFusion's: the operator replaces only the partial stage's grouping, and only
-//! where the aggregates can work on group indices.
+//! file holds one year) reuses that row's group without any lookup. Everything else — the
+//! aggregate functions, the second stage, the plan's schema — stays DataFusion's: the operator
+//! replaces only the partial stage's grouping, and only where the aggregates can work on group
+//! indices.
 //!
 //! A partial stage may hand on its groups at any time, because the final stage merges them, so
 //! the operator passes its groups downstream whenever it holds a batch's worth: memory stays
@@ -66,8 +67,8 @@ impl PhysicalOptimizerRule for GroupByCode {
     }
 }
 
-/// A partial aggregate on one text or 64-bit integer key over unordered input, with no grouping sets, limit or
-/// dynamic filter, whose aggregates all work on group indices and need no ordering.
+/// A partial aggregate on one text or 64-bit integer key over unordered input, with no grouping
+/// sets, limit or dynamic filter, whose aggregates all work on group indices and need no ordering.
 fn takes(aggregate: &AggregateExec) -> bool {
     let group_by = aggregate.group_expr();
     *aggregate.mode() == AggregateMode::Partial
@@ -86,8 +87,8 @@ fn takes(aggregate: &AggregateExec) -> bool {
             .all(|e| e.groups_accumulator_supported() && e.order_bys().is_empty())
 }
 
-/// The partial stage of an aggregate grouped by one text or integer column. It keeps the `AggregateExec` it
-/// stands for: its schema, properties, expressions and display.
+/// The partial stage of an aggregate grouped by one text or integer column. It keeps the
+/// `AggregateExec` it stands for: its schema, properties, expressions and display.
 #[derive(Debug, Clone)]
 pub struct GroupByCodeExec {
     aggregate: AggregateExec,

@@ -51,9 +51,9 @@ pub struct DeltaFiles {
 
 impl DeltaFiles {
     /// The files of `table`'s loaded version, read with `schema` (the columns and types that
-    /// deltalake's own provider gives, but text partition columns as plain text). `None` when the version needs deltalake's reader
-    /// (deletion vectors or column mapping) or lies in an object store, whose access deltalake
-    /// sets up.
+    /// deltalake's own provider gives, but text partition columns as plain text). `None` when
+    /// the version needs deltalake's reader (deletion vectors or column mapping) or lies in an
+    /// object store, whose access deltalake sets up.
     pub fn of(table: &DeltaTable, schema: SchemaRef) -> deltalake::DeltaResult<Option<Self>> {
         let root = table.table_url();
         let state = table.snapshot()?;

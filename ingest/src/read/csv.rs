@@ -22,6 +22,8 @@ pub struct CsvChunks {
     file: std::fs::File,
     /// The header names, as polars read them.
     headers: Vec<String>,
+    /// How polars parses a chunk: no header line, every column as text under its header name.
+    options: polars::prelude::CsvReadOptions,
     /// Bytes read: `pending[consumed..]` is not yet parsed and starts at a record boundary.
     pending: Vec<u8>,
     consumed: usize,
@@ -70,6 +72,7 @@ impl CsvChunks {
             path: path.to_path_buf(),
             file,
             headers: Vec::new(),
+            options: polars::prelude::CsvReadOptions::default(),
             pending: first,
             consumed: header_end,
             decoded: String::new(),
@@ -82,6 +85,7 @@ impl CsvChunks {
         let header = chunks.text(start..header_end)?.to_string();
         chunks.delimiter = detect_delimiter(header.lines().next().unwrap_or(""));
         chunks.headers = header_names(path, header, chunks.delimiter)?;
+        chunks.options = chunk_options(&chunks.headers, chunks.delimiter);
         Ok(chunks)
     }
 
@@ -141,12 +145,11 @@ impl CsvChunks {
         }
         self.started = true;
         let columns = if blank {
-            let empty = || Arc::new(StringViewArray::from(Vec::<&str>::new())) as ArrayRef;
-            self.headers.iter().map(|_| empty()).collect()
+            self.headers.iter().map(|_| no_text()).collect()
         } else {
-            let (path, delimiter) = (self.path.clone(), self.delimiter);
-            let headers = self.headers.clone();
-            parse(&path, self.text(range)?, &headers, delimiter)?
+            let (path, options, width) =
+                (self.path.clone(), self.options.clone(), self.headers.len());
+            parse(&path, self.text(range)?, options, width)?
         };
         let n = columns.first().map_or(0, |c| c.len()) as u64;
         let mut raw = RawTable::new(
@@ -251,23 +254,20 @@ fn header_names(path: &Path, header: String, delimiter: u8) -> Result<Vec<String
         .collect())
 }
 
-/// Parses CSV records (no header line) with polars into text columns named `headers`. Polars
-/// parses in parts, in parallel; each column's parts are joined by their views, sharing the text.
-fn parse(path: &Path, text: &str, headers: &[String], delimiter: u8) -> Result<Vec<ArrayRef>> {
-    use polars::prelude::{
-        CompatLevel, CsvParseOptions, CsvReadOptions, DataType, Field, PolarsError, Schema,
-        SerReader,
-    };
-    let parse_err = |message: String| Error::Parse {
-        path: path.to_path_buf(),
-        message,
-    };
+/// A text column without rows.
+fn no_text() -> ArrayRef {
+    Arc::new(StringViewArray::from(Vec::<&str>::new()))
+}
+
+/// Options that parse CSV records (no header line) into text columns named `headers`.
+fn chunk_options(headers: &[String], delimiter: u8) -> polars::prelude::CsvReadOptions {
+    use polars::prelude::{CsvParseOptions, CsvReadOptions, DataType, Field, Schema};
     // Every column as text: types are the contract's business, and raw values go to quarantine as written.
     let schema: Schema = headers
         .iter()
         .map(|h| Field::new(h.as_str().into(), DataType::String))
         .collect();
-    let mut df = CsvReadOptions::default()
+    CsvReadOptions::default()
         .with_has_header(false)
         .with_schema(Some(Arc::new(schema)))
         .with_rechunk(false)
@@ -277,11 +277,28 @@ fn parse(path: &Path, text: &str, headers: &[String], delimiter: u8) -> Result<V
                 .with_separator(delimiter)
                 .with_truncate_ragged_lines(true),
         )
+}
+
+/// Parses CSV records with polars (`options` from [`chunk_options`]) into `width` text columns.
+/// Polars parses in parts, in parallel; each column's parts are joined by their views, sharing
+/// the text.
+fn parse(
+    path: &Path,
+    text: &str,
+    options: polars::prelude::CsvReadOptions,
+    width: usize,
+) -> Result<Vec<ArrayRef>> {
+    use polars::prelude::{CompatLevel, PolarsError, SerReader};
+    let parse_err = |message: String| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut df = options
         .into_reader_with_file_handle(std::io::Cursor::new(text.as_bytes()))
         .finish()
         .map_err(|e: PolarsError| parse_err(e.to_string()))?;
     df.align_chunks();
-    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); headers.len()];
+    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); width];
     for batch in df.iter_chunks(CompatLevel::newest(), false) {
         for (i, (field, array)) in batch.schema().iter_values().zip(batch.arrays()).enumerate() {
             parts[i].push(crate::bridge::to_arrow_rs(field, array.clone()).map_err(parse_err)?);
@@ -292,7 +309,7 @@ fn parse(path: &Path, text: &str, headers: &[String], delimiter: u8) -> Result<V
         .map(|part| {
             let part: Vec<&dyn arrow::array::Array> = part.iter().map(AsRef::as_ref).collect();
             if part.is_empty() {
-                Ok(Arc::new(StringViewArray::from(Vec::<&str>::new())) as ArrayRef)
+                Ok(no_text())
             } else {
                 arrow::compute::concat(&part).map_err(|e| parse_err(e.to_string()))
             }
