@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use deltalake::datafusion::error::DataFusionError;
-
 use crate::contract::Contract;
 use crate::lake::{BatchSender, Lake};
 use crate::read::Chunks;
@@ -106,7 +104,7 @@ fn validate_all(
     let abandon = |why: String| {
         if let Some(s) = &sender {
             // The writer may have stopped already; then there is no one to tell.
-            let _ = s.blocking_send(Err(DataFusionError::Execution(why)));
+            let _ = s.blocking_send(Err(why));
         }
     };
     let mut across = AcrossChunks::default();

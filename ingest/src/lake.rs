@@ -8,22 +8,20 @@ use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use deltalake::DeltaTable;
-use deltalake::datafusion::catalog::streaming::StreamingTable;
-use deltalake::datafusion::datasource::provider_as_source;
-use deltalake::datafusion::error::{DataFusionError, Result as DataFusionResult};
-use deltalake::datafusion::execution::TaskContext;
-use deltalake::datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
-use deltalake::datafusion::physical_plan::SendableRecordBatchStream;
-use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use deltalake::datafusion::physical_plan::streaming::PartitionStream;
+use delta_kernel::expressions::Scalar;
 use deltalake::datafusion::prelude::SessionContext;
-use deltalake::kernel::transaction::CommitProperties;
-use deltalake::protocol::SaveMode;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, Add, StructType};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::record_batch::RecordBatchWriter;
+use deltalake::writer::{DeltaWriter, WriteMode};
+use deltalake::{DeltaTable, FilterOp, FilterValue};
+use futures::TryStreamExt;
+use indexmap::IndexMap;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
-use std::sync::Mutex;
 use url::Url;
 
 use crate::{Error, Result};
@@ -39,54 +37,43 @@ pub struct Lake {
     root: Url,
 }
 
-/// Where the batches of a streaming write are sent; an `Err` abandons the write.
-pub type BatchSender = tokio::sync::mpsc::Sender<DataFusionResult<RecordBatch>>;
+/// Where the good rows of a return are sent as they are validated; an `Err` abandons the write.
+pub type BatchSender = tokio::sync::mpsc::Sender<std::result::Result<RecordBatch, String>>;
 
-/// Batches received on a channel, as a table DataFusion can scan once.
-#[derive(Debug)]
-struct Incoming {
-    schema: SchemaRef,
-    receiver: Mutex<Option<tokio::sync::mpsc::Receiver<DataFusionResult<RecordBatch>>>>,
+/// Parquet writers a return's rows are dealt out to, each encoding on a thread of its own: a
+/// return is one partition, and one writer would leave the second core idle.
+const WRITERS: usize = 2;
+
+/// How fact tables are partitioned.
+const PARTITION_COLUMNS: [&str; 2] = ["year", "county_code"];
+
+/// What a return's writer is told.
+enum Lane {
+    Rows(RecordBatch),
+    Abandon,
 }
 
-impl PartitionStream for Incoming {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let receiver = self.receiver.lock().ok().and_then(|mut r| r.take());
-        let stream = futures::stream::unfold(receiver, |receiver| async move {
-            match receiver {
-                Some(mut r) => r.recv().await.map(|batch| (batch, Some(r))),
-                None => Some((
-                    Err(DataFusionError::Execution(
-                        "the incoming batches were already read".into(),
-                    )),
-                    None,
-                )),
+/// One writer of a return: writes the rows its lane brings into the return's partition, and
+/// gives back its files when the lane closes; on `Abandon` it discards what it wrote.
+async fn write_lane(
+    mut writer: RecordBatchWriter,
+    mut rows: tokio::sync::mpsc::Receiver<Lane>,
+    partition: IndexMap<String, Scalar>,
+) -> std::result::Result<Vec<Add>, deltalake::DeltaTableError> {
+    while let Some(lane) = rows.recv().await {
+        match lane {
+            Lane::Rows(batch) => {
+                writer
+                    .write_partition(batch, &partition, WriteMode::Default)
+                    .await?;
             }
-        });
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+            Lane::Abandon => {
+                writer.reset();
+                return Ok(Vec::new());
+            }
+        }
     }
-}
-
-/// A sender and the logical plan that scans what is sent, once.
-fn incoming(schema: SchemaRef, name: &str) -> Result<(BatchSender, LogicalPlan)> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(2);
-    let source = Incoming {
-        schema: schema.clone(),
-        receiver: Mutex::new(Some(receiver)),
-    };
-    let df_err = |e: DataFusionError| Error::Lake {
-        table: name.to_string(),
-        message: e.to_string(),
-    };
-    let table = StreamingTable::try_new(schema, vec![Arc::new(source)]).map_err(df_err)?;
-    let plan = LogicalPlanBuilder::scan("incoming", provider_as_source(Arc::new(table)), None)
-        .and_then(LogicalPlanBuilder::build)
-        .map_err(df_err)?;
-    Ok((sender, plan))
+    writer.flush().await
 }
 
 fn commit_properties(submission_id: &str) -> CommitProperties {
@@ -107,20 +94,6 @@ fn writer_properties(unique: &[String]) -> WriterProperties {
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(131_072))
         .build()
-}
-
-/// A session that plans a return's write as the one stream it is: a return is one (year, county)
-/// partition, so splitting its batches over streams and hashing them back together by partition
-/// would only copy every row twice.
-fn one_stream_session(table: &str) -> Result<Arc<dyn deltalake::datafusion::catalog::Session>> {
-    let overrides = HashMap::from([(
-        "datafusion.execution.target_partitions".to_string(),
-        "1".to_string(),
-    )]);
-    let context =
-        deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)
-            .map_err(delta_err(table))?;
-    Ok(Arc::new(context.state()))
 }
 
 fn delta_err(table: &str) -> impl Fn(deltalake::DeltaTableError) -> Error + '_ {
@@ -210,8 +183,8 @@ impl Lake {
     /// Replaces the rows of (`period`, `county`) in fact table `name` by the batches that arrive
     /// on the returned sender, in one commit made when the sender is dropped. An error sent
     /// instead of a batch abandons the write: nothing becomes visible. Memory stays flat however
-    /// many batches come: each is written to Parquet as it arrives. `unique` columns are written
-    /// without a dictionary.
+    /// many batches come: each is written to Parquet as it arrives, by [`WRITERS`] writers in
+    /// turn. `unique` columns are written without a dictionary.
     pub fn replace_return_streaming(
         &self,
         name: &str,
@@ -221,28 +194,134 @@ impl Lake {
         county: &str,
         submission_id: &str,
     ) -> Result<(BatchSender, impl Future<Output = Result<i64>> + use<>)> {
-        let (sender, plan) = incoming(schema, name)?;
+        let (sender, mut incoming) = tokio::sync::mpsc::channel(2);
         let lake = self.clone();
         let name = name.to_string();
-        let predicate = format!("year = {period} AND county_code = '{county}'");
+        let county = county.to_string();
         let commit = commit_properties(submission_id);
         let properties = writer_properties(unique);
         let write = async move {
-            let table = lake.writable(&name).await?;
-            let written = table
-                .write(Vec::new())
-                .with_session_state(one_stream_session(&name)?)
-                .with_input_plan(plan)
-                .with_save_mode(SaveMode::Overwrite)
-                .with_replace_where(predicate)
-                .with_partition_columns(["year", "county_code"])
-                .with_writer_properties(properties)
-                .with_commit_properties(commit)
+            lake.fact_table(&name, &schema).await?;
+            let partition = IndexMap::from([
+                ("year".to_string(), Scalar::Long(i64::from(period))),
+                ("county_code".to_string(), Scalar::String(county.clone())),
+            ]);
+            let mut lanes = Vec::with_capacity(WRITERS);
+            let mut writers = tokio::task::JoinSet::new();
+            for _ in 0..WRITERS {
+                let writer = RecordBatchWriter::try_new(
+                    lake.table_url(&name)?,
+                    schema.clone(),
+                    Some(PARTITION_COLUMNS.map(String::from).to_vec()),
+                    None,
+                )
+                .map_err(delta_err(&name))?
+                .with_writer_properties(properties.clone());
+                let (lane, rows) = tokio::sync::mpsc::channel(1);
+                writers.spawn(write_lane(writer, rows, partition.clone()));
+                lanes.push(lane);
+            }
+            let mut abandoned = None;
+            let mut turn = 0;
+            while let Some(batch) = incoming.recv().await {
+                let sent = match batch {
+                    Ok(batch) => lanes[turn].send(Lane::Rows(batch)).await.is_ok(),
+                    Err(why) => {
+                        abandoned = Some(why);
+                        false
+                    }
+                };
+                if !sent {
+                    break;
+                }
+                turn = (turn + 1) % WRITERS;
+            }
+            // When the rows stop early, no writer may finish its file.
+            let stopped_early = !incoming.is_closed() || abandoned.is_some();
+            drop(incoming);
+            if stopped_early {
+                for lane in &lanes {
+                    let _ = lane.send(Lane::Abandon).await;
+                }
+                abandoned.get_or_insert_with(|| "a writer stopped".into());
+            }
+            drop(lanes);
+            let mut adds = Vec::new();
+            let mut failed = None;
+            while let Some(joined) = writers.join_next().await {
+                match joined {
+                    Ok(Ok(written)) => adds.extend(written),
+                    Ok(Err(e)) => failed = Some(e.to_string()),
+                    Err(e) => failed = Some(e.to_string()),
+                }
+            }
+            if let Some(message) = failed.or(abandoned) {
+                return Err(Error::Lake {
+                    table: name,
+                    message,
+                });
+            }
+            lake.commit_return(&name, adds, period, &county, commit)
                 .await
-                .map_err(delta_err(&name))?;
-            Ok(written.version().unwrap_or(0) as i64)
         };
         Ok((sender, write))
+    }
+
+    /// Fact table `name`, created with `schema` and partitioned by year and county when it does
+    /// not exist yet.
+    async fn fact_table(&self, name: &str, schema: &SchemaRef) -> Result<DeltaTable> {
+        let table = self.writable(name).await?;
+        if table.version().is_some() {
+            return Ok(table);
+        }
+        let columns: StructType = schema.as_ref().try_into_kernel().map_err(|e| Error::Lake {
+            table: name.to_string(),
+            message: e.to_string(),
+        })?;
+        table
+            .create()
+            .with_columns(columns.fields().cloned())
+            .with_partition_columns(PARTITION_COLUMNS)
+            .with_save_mode(SaveMode::Ignore)
+            .await
+            .map_err(delta_err(name))
+    }
+
+    /// Commits the files of a return in place of every file of its (`period`, `county`)
+    /// partition. Another writer committing to the same partition first is a conflict.
+    async fn commit_return(
+        &self,
+        name: &str,
+        adds: Vec<Add>,
+        period: i32,
+        county: &str,
+        commit: CommitProperties,
+    ) -> Result<i64> {
+        let table = self.writable(name).await?;
+        let year = period.to_string();
+        let filters = [
+            ("year", FilterOp::Eq, FilterValue::Scalar(&year)),
+            ("county_code", FilterOp::Eq, FilterValue::Scalar(county)),
+        ];
+        let replaced: Vec<Action> = table
+            .get_active_add_actions_by_partitions(&filters)
+            .map_ok(|file| Action::Remove(file.remove_action(true)))
+            .try_collect()
+            .await
+            .map_err(delta_err(name))?;
+        let actions = adds.into_iter().map(Action::Add).chain(replaced).collect();
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Overwrite,
+            partition_by: Some(PARTITION_COLUMNS.map(String::from).to_vec()),
+            predicate: Some(format!("year = {period} AND county_code = '{county}'")),
+        };
+        let snapshot = table.snapshot().map_err(delta_err(name))?;
+        let done = CommitBuilder::from(commit)
+            .with_actions(actions)
+            .build(Some(snapshot), table.log_store(), operation)
+            .await
+            .map_err(delta_err(name))?;
+        Ok(done.version() as i64)
     }
 
     /// Appends `batch` to table `name` (created on first use), retrying on conflicts.
