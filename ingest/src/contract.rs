@@ -184,6 +184,17 @@ impl Contract {
             .collect()
     }
 
+    /// The lake columns whose values carry no order worth recording: hashed ID numbers and masked
+    /// phones.
+    pub fn opaque_columns(&self) -> Vec<String> {
+        self.spec
+            .columns
+            .iter()
+            .filter(|c| matches!(c.kind, Kind::IdNumber | Kind::Phone))
+            .map(Self::lake_name)
+            .collect()
+    }
+
     /// The allowed values of column `name`, if it is coded.
     pub fn allowed(&self, name: &str) -> Option<&'static [&'static str]> {
         self.enums.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)

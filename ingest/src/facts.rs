@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::contract::Contract;
-use crate::lake::{BatchSender, Lake};
+use crate::lake::{self, BatchSender, Lake};
 use crate::read::Chunks;
 use crate::run::Progress;
 use crate::validate::{self, AcrossChunks, Context, Finding};
@@ -61,7 +61,10 @@ pub async fn load(
     let (sender, write) = lake.replace_return_streaming(
         ret.contract.spec.name,
         ret.contract.lake_schema(),
-        &ret.contract.unique_columns(),
+        lake::writer_properties(
+            &ret.contract.unique_columns(),
+            &ret.contract.opaque_columns(),
+        ),
         ret.ctx.period,
         ret.ctx.county_code,
         &ret.ctx.submission_id,

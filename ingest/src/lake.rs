@@ -20,7 +20,7 @@ use deltalake::{DeltaTable, FilterOp, FilterValue};
 use futures::TryStreamExt;
 use indexmap::IndexMap;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use url::Url;
 
@@ -84,12 +84,20 @@ fn commit_properties(submission_id: &str) -> CommitProperties {
 }
 
 /// Parquet files of the lake: zstd, row groups small enough that a writer holds little in memory,
-/// and no dictionary for the `unique` columns (one would only be built and thrown away).
-fn writer_properties(unique: &[String]) -> WriterProperties {
-    unique
+/// no dictionary for the `unique` columns (one would only be built and thrown away) and no
+/// statistics for the `opaque` ones (hashes and masked numbers: their minimum and maximum skip no
+/// file).
+pub fn writer_properties(unique: &[String], opaque: &[String]) -> WriterProperties {
+    let builder = unique.iter().fold(WriterProperties::builder(), |b, name| {
+        b.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false)
+    });
+    opaque
         .iter()
-        .fold(WriterProperties::builder(), |b, name| {
-            b.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false)
+        .fold(builder, |b, name| {
+            b.set_column_statistics_enabled(
+                ColumnPath::from(name.as_str()),
+                EnabledStatistics::None,
+            )
         })
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(131_072))
@@ -184,12 +192,12 @@ impl Lake {
     /// on the returned sender, in one commit made when the sender is dropped. An error sent
     /// instead of a batch abandons the write: nothing becomes visible. Memory stays flat however
     /// many batches come: each is written to Parquet as it arrives, by [`WRITERS`] writers in
-    /// turn. `unique` columns are written without a dictionary.
+    /// turn, with `properties`.
     pub fn replace_return_streaming(
         &self,
         name: &str,
         schema: SchemaRef,
-        unique: &[String],
+        properties: WriterProperties,
         period: i32,
         county: &str,
         submission_id: &str,
@@ -199,7 +207,6 @@ impl Lake {
         let name = name.to_string();
         let county = county.to_string();
         let commit = commit_properties(submission_id);
-        let properties = writer_properties(unique);
         let write = async move {
             lake.fact_table(&name, &schema).await?;
             let partition = IndexMap::from([
@@ -454,7 +461,7 @@ pub struct SubmissionRecord {
     pub period: i32,
     /// The file as named.
     pub source_file: String,
-    /// sha256 of the file's bytes.
+    /// BLAKE3 hash of the file's bytes.
     pub content_hash: String,
     /// loaded, partial, rejected.
     pub outcome: String,
