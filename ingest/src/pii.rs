@@ -57,19 +57,8 @@ impl HashKey {
 
     /// HMAC-SHA-256 of `message` under this key.
     fn mac(&self, message: &[u8]) -> [u8; 32] {
-        let mut inner = self.inner;
-        finish(&mut inner, message);
-        let mut digest = [0u8; 32];
-        for (bytes, word) in digest.chunks_exact_mut(4).zip(inner) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
-        let mut outer = self.outer;
-        finish(&mut outer, &digest);
-        let mut mac = [0u8; 32];
-        for (bytes, word) in mac.chunks_exact_mut(4).zip(outer) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
-        mac
+        let inner = finish(self.inner, message);
+        finish(self.outer, &inner)
     }
 
     /// The keyed hash of an ID number, as [`ID_HASH_DIGITS`] hex digits. The number is upper-cased
@@ -104,12 +93,13 @@ impl HashKey {
     }
 }
 
-/// Runs SHA-256 from `state`, which has already taken one 64-byte block, over `message` and the
-/// final padding. An ID number and the inner digest each fit in that final block.
-fn finish(state: &mut [u32; 8], message: &[u8]) {
+/// The SHA-256 digest of a message whose first 64-byte block has already brought the hash to
+/// `state`, given the rest of the message. An ID number and the inner digest each fit in the final
+/// block.
+fn finish(mut state: [u32; 8], message: &[u8]) -> [u8; 32] {
     let mut blocks = message.chunks_exact(64);
     for block in blocks.by_ref() {
-        sha2::compress256(state, &[*GenericArray::from_slice(block)]);
+        sha2::compress256(&mut state, &[*GenericArray::from_slice(block)]);
     }
     let tail = blocks.remainder();
     let bits = ((64 + message.len()) as u64 * 8).to_be_bytes();
@@ -117,11 +107,16 @@ fn finish(state: &mut [u32; 8], message: &[u8]) {
     last[..tail.len()].copy_from_slice(tail);
     last[tail.len()] = 0x80;
     if tail.len() >= 56 {
-        sha2::compress256(state, &[last]);
+        sha2::compress256(&mut state, &[last]);
         last = GenericArray::default();
     }
     last[56..].copy_from_slice(&bits);
-    sha2::compress256(state, &[last]);
+    sha2::compress256(&mut state, &[last]);
+    let mut digest = [0u8; 32];
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    digest
 }
 
 /// An ID number's keyed hash as lower-case hex digits.
