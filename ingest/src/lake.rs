@@ -47,6 +47,10 @@ const WRITERS: usize = 2;
 /// How fact tables are partitioned.
 const PARTITION_COLUMNS: [&str; 2] = ["year", "county_code"];
 
+fn partition_columns() -> Vec<String> {
+    PARTITION_COLUMNS.map(String::from).to_vec()
+}
+
 /// What a return's writer is told.
 enum Lane {
     Rows(RecordBatch),
@@ -208,18 +212,20 @@ impl Lake {
         let county = county.to_string();
         let commit = commit_properties(submission_id);
         let write = async move {
-            lake.fact_table(&name, &schema).await?;
-            let partition = IndexMap::from([
-                ("year".to_string(), Scalar::Long(i64::from(period))),
-                ("county_code".to_string(), Scalar::String(county.clone())),
-            ]);
+            let table = lake.fact_table(&name, &schema).await?;
+            let values = [
+                Scalar::Long(i64::from(period)),
+                Scalar::String(county.clone()),
+            ];
+            let partition: IndexMap<String, Scalar> =
+                partition_columns().into_iter().zip(values).collect();
             let mut lanes = Vec::with_capacity(WRITERS);
             let mut writers = tokio::task::JoinSet::new();
             for _ in 0..WRITERS {
                 let writer = RecordBatchWriter::try_new(
                     lake.table_url(&name)?,
                     schema.clone(),
-                    Some(PARTITION_COLUMNS.map(String::from).to_vec()),
+                    Some(partition_columns()),
                     None,
                 )
                 .map_err(delta_err(&name))?
@@ -268,8 +274,7 @@ impl Lake {
                     message,
                 });
             }
-            lake.commit_return(&name, adds, period, &county, commit)
-                .await
+            Lake::commit_return(table, &name, adds, period, &county, commit).await
         };
         Ok((sender, write))
     }
@@ -295,16 +300,17 @@ impl Lake {
     }
 
     /// Commits the files of a return in place of every file of its (`period`, `county`)
-    /// partition. Another writer committing to the same partition first is a conflict.
+    /// partition, in `table` brought up to its latest version. Another writer committing to the
+    /// same partition since is a conflict.
     async fn commit_return(
-        &self,
+        mut table: DeltaTable,
         name: &str,
         adds: Vec<Add>,
         period: i32,
         county: &str,
         commit: CommitProperties,
     ) -> Result<i64> {
-        let table = self.writable(name).await?;
+        table.update_state().await.map_err(delta_err(name))?;
         let year = period.to_string();
         let filters = [
             ("year", FilterOp::Eq, FilterValue::Scalar(&year)),
@@ -319,7 +325,7 @@ impl Lake {
         let actions = adds.into_iter().map(Action::Add).chain(replaced).collect();
         let operation = DeltaOperation::Write {
             mode: SaveMode::Overwrite,
-            partition_by: Some(PARTITION_COLUMNS.map(String::from).to_vec()),
+            partition_by: Some(partition_columns()),
             predicate: Some(format!("year = {period} AND county_code = '{county}'")),
         };
         let snapshot = table.snapshot().map_err(delta_err(name))?;
