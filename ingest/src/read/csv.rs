@@ -61,13 +61,12 @@ impl CsvChunks {
         };
         let encoding = if bom {
             "UTF-8-BOM"
-        } else if std::str::from_utf8(&first[start..whole]).is_ok() {
+        } else if simdutf8::basic::from_utf8(&first[start..whole]).is_ok() {
             "UTF-8"
         } else {
             "GBK"
         };
-        let header_end =
-            record_boundary(&first[start..], false).map_or(first.len(), |end| start + end);
+        let header_end = first_record_end(&first[start..]).map_or(first.len(), |end| start + end);
         let mut chunks = CsvChunks {
             path: path.to_path_buf(),
             file,
@@ -96,7 +95,7 @@ impl CsvChunks {
             decode_gbk_into(&self.path, bytes, &mut self.decoded)?;
             return Ok(&self.decoded);
         }
-        std::str::from_utf8(bytes).map_err(|_| Error::Encoding {
+        simdutf8::basic::from_utf8(bytes).map_err(|_| Error::Encoding {
             path: self.path.clone(),
         })
     }
@@ -122,7 +121,7 @@ impl CsvChunks {
                 return Ok(0..self.pending.len());
             }
             // A record longer than a chunk: read on until it ends.
-            let Some(end) = record_boundary(&self.pending, true) else {
+            let Some(end) = last_record_end(&self.pending) else {
                 let read = (&mut self.file)
                     .take(CHUNK_BYTES as u64)
                     .read_to_end(&mut self.pending)
@@ -194,26 +193,36 @@ pub fn read_whole(path: &Path) -> Result<RawTable> {
     Ok(whole)
 }
 
-/// The end (just past the newline) of the first record of `bytes`, or of the last one when
-/// `last`; `None` when no record ends in `bytes`. Quotes are tracked so that a newline inside a
-/// quoted field does not end a record. GBK's second bytes never take the values of `"` or a
-/// newline, so this is safe on undecoded GBK too.
-fn record_boundary(bytes: &[u8], last: bool) -> Option<usize> {
+/// The end (just past the newline) of the first record of `bytes`; `None` when no record ends
+/// in `bytes`. Quotes are tracked so that a newline inside a quoted field does not end a record.
+/// GBK's second bytes never take the values of `"` or a newline, so this is safe on undecoded
+/// GBK too.
+fn first_record_end(bytes: &[u8]) -> Option<usize> {
     let mut quoted = false;
-    let mut found = None;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => {
-                found = Some(i + 1);
-                if !last {
-                    break;
-                }
-            }
-            _ => {}
+    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
+        if bytes[i] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            return Some(i + 1);
         }
     }
-    found
+    None
+}
+
+/// The end (just past the newline) of the last record of `bytes`; `None` when no record ends in
+/// `bytes`. A newline is outside quotes when an even number of quotes comes before it, so the
+/// quotes are counted once and the newlines are tried from the end.
+fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    let mut quotes_before = memchr::memchr_iter(b'"', bytes).count();
+    let mut end = bytes.len();
+    loop {
+        let newline = memchr::memrchr(b'\n', &bytes[..end])?;
+        quotes_before -= memchr::memchr_iter(b'"', &bytes[newline..end]).count();
+        if quotes_before % 2 == 0 {
+            return Some(newline + 1);
+        }
+        end = newline;
+    }
 }
 
 /// The delimiter of a header line: the most frequent of `,` tab `;` `|` outside quotes.
@@ -325,9 +334,15 @@ mod tests {
     #[test]
     fn records_end_outside_quotes() {
         let text = b"a,b\n1,\"x\ny\"\n2,z\n";
-        assert_eq!(record_boundary(text, false), Some(4));
-        assert_eq!(record_boundary(text, true), Some(text.len()));
-        assert_eq!(record_boundary(b"1,\"open\n", true), None);
+        assert_eq!(first_record_end(text), Some(4));
+        assert_eq!(first_record_end(&text[4..]), Some(8));
+        assert_eq!(last_record_end(text), Some(text.len()));
+        assert_eq!(
+            last_record_end(&text[..text.len() - 1]),
+            Some(text.len() - 4)
+        );
+        assert_eq!(last_record_end(b"1,\"open\n"), None);
+        assert_eq!(last_record_end(b"1,\"a\"\"\nb\"\n2,\"c\n"), Some(10));
     }
 
     #[test]
