@@ -184,6 +184,18 @@ impl Contract {
             .collect()
     }
 
+    /// The lake columns that follow the order of the rows: the key (registers list their rows in
+    /// key order) and the source row.
+    pub fn ordered_columns(&self) -> Vec<String> {
+        self.spec
+            .columns
+            .iter()
+            .filter(|c| self.key.contains(&c.name))
+            .map(Self::lake_name)
+            .chain(["source_row".to_string()])
+            .collect()
+    }
+
     /// The lake columns whose values carry no order worth recording: hashed ID numbers and masked
     /// phones.
     pub fn opaque_columns(&self) -> Vec<String> {

@@ -61,10 +61,7 @@ pub async fn load(
     let (sender, write) = lake.replace_return_streaming(
         ret.contract.spec.name,
         ret.contract.lake_schema(),
-        lake::writer_properties(
-            &ret.contract.unique_columns(),
-            &ret.contract.opaque_columns(),
-        ),
+        lake::writer_properties(ret.contract),
         ret.ctx.period,
         ret.ctx.county_code,
         &ret.ctx.submission_id,

@@ -19,6 +19,7 @@ pub mod contract;
 pub mod dictionary;
 pub mod facts;
 pub mod identify;
+pub mod keys;
 pub mod lake;
 pub mod normalise;
 pub mod pii;

@@ -3,8 +3,6 @@
 //! broke.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -18,6 +16,7 @@ use unionstat_datasets::crs::Crs;
 use unionstat_datasets::schema::{Kind, TableSpec};
 
 use crate::contract::Contract;
+use crate::keys::SeenKeys;
 use crate::normalise::{self, DateError};
 use crate::pii::{self, HashKey, HexHash};
 use crate::places::{TownIndex, Towns, industry_code};
@@ -88,70 +87,6 @@ impl AcrossChunks {
             self.sheet = sheet.map(str::to_string);
         }
         self.constants.iter().map(|c| c.slice(0, n)).collect()
-    }
-}
-
-/// The keys of the rows of a return seen so far, as 128-bit hashes (so that a return of millions
-/// of rows needs little memory to find its duplicates).
-///
-/// Registers usually list their rows in key order. While every key is greater than the one before,
-/// none can repeat an earlier one, so the hashes are only appended to a list; the first key out of
-/// order turns the list into a set, which answers from then on.
-#[derive(Debug, Default)]
-struct SeenKeys {
-    /// The hashes while keys rise; empty once `set` is in use.
-    rising: Vec<u128>,
-    /// The greatest key so far, while keys rise.
-    last: Vec<u8>,
-    set: Option<HashSet<u128, BuildHasherDefault<Prehashed>>>,
-    /// The key being hashed, its parts joined.
-    joined: Vec<u8>,
-}
-
-impl SeenKeys {
-    /// Records the key made of `parts`; false when it was seen before.
-    fn insert<'a>(&mut self, parts: impl Iterator<Item = &'a str>) -> bool {
-        self.joined.clear();
-        for part in parts {
-            self.joined.extend_from_slice(part.as_bytes());
-            // A byte that UTF-8 never uses keeps ("ab", "c") apart from ("a", "bc").
-            self.joined.push(0xff);
-        }
-        let hash = xxhash_rust::xxh3::xxh3_128(&self.joined);
-        if self.set.is_none() {
-            if self.rising.is_empty() || self.joined > self.last {
-                self.rising.push(hash);
-                std::mem::swap(&mut self.last, &mut self.joined);
-                return true;
-            }
-            let mut set = HashSet::with_capacity_and_hasher(
-                self.rising.len() * 2,
-                BuildHasherDefault::default(),
-            );
-            set.extend(std::mem::take(&mut self.rising));
-            self.set = Some(set);
-        }
-        self.set.as_mut().is_none_or(|set| set.insert(hash))
-    }
-}
-
-/// Hashes a key that is a hash already by keeping its low 64 bits.
-#[derive(Debug, Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u128(&mut self, v: u128) {
-        self.0 = v as u64;
     }
 }
 
@@ -672,34 +607,4 @@ fn raw_row(checks: &Checks<'_>, row: usize) -> String {
         );
     }
     serde_json::Value::Object(map).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeated_keys_are_found_whether_keys_rise_or_not() {
-        let mut seen = SeenKeys::default();
-        for key in ["a1", "a2", "a3"] {
-            assert!(seen.insert([key].into_iter()));
-        }
-        assert!(seen.set.is_none(), "rising keys need no set");
-        assert!(
-            !seen.insert(["a2"].into_iter()),
-            "an earlier key, out of order"
-        );
-        assert!(seen.insert(["a0"].into_iter()), "a new key, out of order");
-        assert!(!seen.insert(["a3"].into_iter()));
-        assert!(!seen.insert(["a0"].into_iter()));
-        assert!(seen.insert(["a4"].into_iter()));
-
-        let mut seen = SeenKeys::default();
-        assert!(seen.insert(["x"].into_iter()));
-        assert!(!seen.insert(["x"].into_iter()), "the key just before");
-
-        let mut seen = SeenKeys::default();
-        assert!(seen.insert(["ab", "c"].into_iter()));
-        assert!(seen.insert(["a", "bc"].into_iter()), "parts are kept apart");
-    }
 }

@@ -329,7 +329,6 @@ fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::Array;
 
     #[test]
     fn records_end_outside_quotes() {

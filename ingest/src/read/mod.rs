@@ -82,6 +82,7 @@ impl<'a> TextColumn<'a> {
     }
 
     /// The cell of `row` as written, `None` when blank.
+    #[inline]
     pub fn get(&self, row: usize) -> Option<&'a str> {
         match self {
             TextColumn::Plain(a) => (!a.is_null(row)).then(|| a.value(row)),
