@@ -397,7 +397,7 @@ fn parse_column<'a>(
         }
         Kind::IdNumber => {
             let key = checks.key.clone();
-            let mut b = StringBuilder::with_capacity(n, n * 64);
+            let mut b = StringBuilder::with_capacity(n, n * pii::ID_HASH_DIGITS);
             let hashed = |s: &str| {
                 let id = normalise::half_width(s);
                 let valid = if id.bytes().any(|b| b.is_ascii_lowercase()) {
