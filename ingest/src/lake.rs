@@ -541,3 +541,30 @@ pub fn quarantine_schema() -> Arc<Schema> {
         ),
     ]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_member_registry_is_written_with_delta_encodings_for_its_ordered_columns() {
+        let members = crate::contract::contract("members").expect("members");
+        let props = writer_properties(members);
+        let path = |name: &str| ColumnPath::from(name);
+        assert_eq!(
+            props.encoding(&path("member_id")),
+            Some(Encoding::DELTA_BYTE_ARRAY)
+        );
+        assert_eq!(
+            props.encoding(&path("source_row")),
+            Some(Encoding::DELTA_BINARY_PACKED)
+        );
+        assert!(!props.dictionary_enabled(&path("member_id")));
+        assert!(props.dictionary_enabled(&path("town_code")));
+        assert_eq!(props.encoding(&path("town_code")), None);
+        assert_eq!(
+            props.statistics_enabled(&path("id_number_hash")),
+            EnabledStatistics::None
+        );
+    }
+}
