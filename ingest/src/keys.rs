@@ -72,28 +72,27 @@ impl RisingKeys {
 
     /// Appends `key`, which is greater than every key before it.
     fn push(&mut self, key: &[u8]) {
-        let new_block = self.blocks.is_empty() || self.in_last == BLOCK_KEYS;
-        if new_block {
-            if let Some(full) = self.blocks.last_mut() {
-                full.shrink_to_fit();
+        match self.blocks.last_mut() {
+            Some(block) if self.in_last < BLOCK_KEYS => {
+                let shared = self
+                    .last
+                    .iter()
+                    .zip(key)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                put_key(block, shared, &key[shared..]);
+                self.in_last += 1;
             }
-            self.blocks.push(Vec::new());
-            self.in_last = 0;
+            full => {
+                if let Some(full) = full {
+                    full.shrink_to_fit();
+                }
+                let mut block = Vec::new();
+                put_key(&mut block, 0, key);
+                self.blocks.push(block);
+                self.in_last = 1;
+            }
         }
-        let shared = if new_block {
-            0
-        } else {
-            self.last
-                .iter()
-                .zip(key)
-                .take_while(|(a, b)| a == b)
-                .count()
-        };
-        let block = self.blocks.last_mut().expect("a block is open");
-        put_len(block, shared);
-        put_len(block, key.len() - shared);
-        block.extend_from_slice(&key[shared..]);
-        self.in_last += 1;
         self.last.clear();
         self.last.extend_from_slice(key);
     }
@@ -130,6 +129,13 @@ fn first_key(block: &[u8]) -> &[u8] {
     let (_, rest) = take_len(block);
     let (len, rest) = take_len(rest);
     &rest[..len]
+}
+
+/// Appends a key that shares `shared` leading bytes with the key before it and goes on with `rest`.
+fn put_key(block: &mut Vec<u8>, shared: usize, rest: &[u8]) {
+    put_len(block, shared);
+    put_len(block, rest.len());
+    block.extend_from_slice(rest);
 }
 
 /// Appends `n` as an unsigned LEB128 number: one byte below 128.

@@ -218,7 +218,7 @@ fn last_record_end(bytes: &[u8]) -> Option<usize> {
     loop {
         let newline = memchr::memrchr(b'\n', &bytes[..end])?;
         quotes_before -= memchr::memchr_iter(b'"', &bytes[newline..end]).count();
-        if quotes_before % 2 == 0 {
+        if quotes_before.is_multiple_of(2) {
             return Some(newline + 1);
         }
         end = newline;
