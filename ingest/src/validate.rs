@@ -121,8 +121,7 @@ struct Checks<'a> {
 impl<'a> Checks<'a> {
     /// Contract column `c` of `row`, trimmed; `None` when blank or absent.
     fn cell(&self, c: usize, row: usize) -> Option<&'a str> {
-        let s = self.text[self.source[c]?].get(row)?.trim();
-        (!s.is_empty()).then_some(s)
+        trimmed(self.text[self.source[c]?].get(row)?)
     }
 
     fn reject(&mut self, row: usize, column: &str, header: String, rule: Rule, value: String) {
@@ -148,8 +147,9 @@ impl<'a> Checks<'a> {
         mut out: impl FnMut(Option<T>),
     ) {
         let col = &self.spec.columns[c];
+        let text = self.source[c].map(|i| self.text[i]);
         for row in 0..self.raw.rows.len() {
-            let Some(s) = self.cell(c, row) else {
+            let Some(s) = text.and_then(|t| trimmed(t.get(row)?)) else {
                 if col.required {
                     self.reject_cell(row, c, Rule::MissingRequired, String::new());
                 }
@@ -171,6 +171,18 @@ impl<'a> Checks<'a> {
         let header = self.source[c].map_or_else(String::new, |r| self.raw.headers[r].clone());
         self.reject(row, self.spec.columns[c].name, header, rule, value);
     }
+}
+
+/// A cell without surrounding white space, `None` when nothing is left. Most cells start and end
+/// with a visible ASCII character and are returned as they are.
+fn trimmed(cell: &str) -> Option<&str> {
+    let visible = |b: &u8| b.is_ascii_graphic();
+    let bytes = cell.as_bytes();
+    if bytes.first().is_some_and(visible) && bytes.last().is_some_and(visible) {
+        return Some(cell);
+    }
+    let s = cell.trim();
+    (!s.is_empty()).then_some(s)
 }
 
 /// Validates `raw` (a return, or a chunk of one), whose column `i` is contract column
