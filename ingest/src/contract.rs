@@ -170,18 +170,13 @@ impl Contract {
         })
     }
 
-    /// The lake columns whose values are (nearly) all different: the key, hashed ID numbers,
-    /// masked phones and the source row. A Parquet dictionary cannot shrink them.
+    /// The lake columns whose values are (nearly) all different: the ordered columns (key, source
+    /// row) and the opaque ones (hashed ID numbers, masked phones). A Parquet dictionary cannot
+    /// shrink them.
     pub fn unique_columns(&self) -> Vec<String> {
-        self.spec
-            .columns
-            .iter()
-            .filter(|c| {
-                self.key.contains(&c.name) || matches!(c.kind, Kind::IdNumber | Kind::Phone)
-            })
-            .map(Self::lake_name)
-            .chain(["source_row".to_string()])
-            .collect()
+        let mut columns = self.ordered_columns();
+        columns.extend(self.opaque_columns());
+        columns
     }
 
     /// The lake columns that follow the order of the rows: the key (registers list their rows in
