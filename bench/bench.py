@@ -18,15 +18,26 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 
 
+# Linux hands a parent's peak memory on to its child through fork and exec, and this script holds
+# whole CSV files in memory at times; so each measured command is started by a small Python process
+# of its own, which times it and reports its peak.
+STARTER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), time.perf_counter() - start, usage.ru_maxrss)
+"""
+
+
 def measure(cmd, ok=(0,), **kwargs):
     """Runs cmd; returns (seconds, peak resident memory in MiB) of that process alone."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in ok:
+    out = subprocess.run([sys.executable, "-c", STARTER, *map(str, cmd)],
+                         capture_output=True, text=True, check=True, **kwargs).stdout.split()
+    code, seconds, max_rss_kib = int(out[0]), float(out[1]), int(out[2])
+    if code not in ok:
         sys.exit(f"benchmark command failed: {' '.join(map(str, cmd))}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, max_rss_kib / 1024
 
 
 def folder_size_mib(path):
