@@ -115,7 +115,7 @@ def bench_ingest(binary, scales):
     masked, every row validated) into the lake; peer: DuckDB converting the same CSV to Parquet."""
     lines = ["## ingest of the member registry", "",
              "Ours: `unionstat ingest members/ --lake ...` (release build): encoding and delimiter detection, every",
-             "row validated against the contract, ID numbers hashed (HMAC-SHA256), phones masked, towns and",
+             "row validated against the contract, ID numbers hashed (HMAC-SHA-256-128), phones masked, towns and",
              "industries resolved, one Delta commit per county file. Peer: DuckDB (2 threads) converting the same",
              "files to zstd Parquet with type inference and no validation; GBK files are given to it already",
              "converted to UTF-8 (DuckDB cannot read GBK offline), and that conversion is not timed.",

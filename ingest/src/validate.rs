@@ -119,9 +119,14 @@ struct Checks<'a> {
 }
 
 impl<'a> Checks<'a> {
+    /// The raw text of contract column `c`; `None` when the return lacks it.
+    fn column(&self, c: usize) -> Option<TextColumn<'a>> {
+        self.source[c].map(|i| self.text[i])
+    }
+
     /// Contract column `c` of `row`, trimmed; `None` when blank or absent.
     fn cell(&self, c: usize, row: usize) -> Option<&'a str> {
-        trimmed(self.text[self.source[c]?].get(row)?)
+        trimmed(self.column(c)?.get(row)?)
     }
 
     fn reject(&mut self, row: usize, column: &str, header: String, rule: Rule, value: String) {
@@ -147,7 +152,7 @@ impl<'a> Checks<'a> {
         mut out: impl FnMut(Option<T>),
     ) {
         let col = &self.spec.columns[c];
-        let text = self.source[c].map(|i| self.text[i]);
+        let text = self.column(c);
         for row in 0..self.raw.rows.len() {
             let Some(s) = text.and_then(|t| trimmed(t.get(row)?)) else {
                 if col.required {
