@@ -228,6 +228,7 @@ impl Contract {
                     Kind::Degrees => DataType::Float64,
                     Kind::Date => DataType::Date32,
                     Kind::Bool => DataType::Boolean,
+                    Kind::IdNumber => DataType::Binary,
                     _ => DataType::Utf8,
                 };
                 let nullable = !(c.required && c.name == "year");

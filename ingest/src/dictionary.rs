@@ -16,7 +16,7 @@ fn type_name(kind: Kind) -> &'static str {
         Kind::Uscc => "VARCHAR (USCC, checked)",
         Kind::Town => "VARCHAR (9-digit town code)",
         Kind::Industry => "VARCHAR (GB/T 4754 section)",
-        Kind::IdNumber => "VARCHAR (keyed hash of the ID number)",
+        Kind::IdNumber => "BYTEA (16-byte keyed hash of the ID number)",
         Kind::Phone => "VARCHAR (masked)",
     }
 }

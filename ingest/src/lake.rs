@@ -91,8 +91,10 @@ fn commit_properties(submission_id: &str) -> CommitProperties {
 /// Parquet files of the lake for `contract`'s table: zstd, row groups small enough that a writer
 /// holds little in memory, no dictionary for the unique columns (one would only be built and
 /// thrown away), no statistics for the opaque ones (hashes and masked numbers: their minimum and
-/// maximum skip no file), and the ordered columns stored as differences from the value before
-/// (a member number then costs a byte or two before compression, a source row almost nothing).
+/// maximum skip no file), hashes stored as their bare bytes (random bytes do not compress, so
+/// compressing them only costs time), and the ordered columns stored as differences from the
+/// value before (a member number then costs a byte or two before compression, a source row
+/// almost nothing).
 pub fn writer_properties(contract: &Contract) -> WriterProperties {
     let column = |name: &str| ColumnPath::from(name);
     let mut builder = WriterProperties::builder()
@@ -101,10 +103,15 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
     for name in contract.unique_columns() {
         builder = builder.set_column_dictionary_enabled(column(&name), false);
     }
+    let schema = contract.lake_schema();
     for name in contract.opaque_columns() {
         builder = builder.set_column_statistics_enabled(column(&name), EnabledStatistics::None);
+        if let Ok(DataType::Binary) = schema.field_with_name(&name).map(|f| f.data_type()) {
+            builder = builder
+                .set_column_encoding(column(&name), Encoding::DELTA_LENGTH_BYTE_ARRAY)
+                .set_column_compression(column(&name), Compression::UNCOMPRESSED);
+        }
     }
-    let schema = contract.lake_schema();
     for name in contract.ordered_columns() {
         let encoding = match schema.field_with_name(&name).map(|f| f.data_type()) {
             Ok(DataType::Utf8) => Encoding::DELTA_BYTE_ARRAY,
@@ -547,7 +554,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_member_registry_is_written_with_delta_encodings_for_its_ordered_columns() {
+    fn the_member_registry_is_written_with_delta_encodings_and_its_id_hashes_bare() {
         let members = crate::contract::contract("members").expect("members");
         let props = writer_properties(members);
         let path = |name: &str| ColumnPath::from(name);
@@ -562,9 +569,13 @@ mod tests {
         assert!(!props.dictionary_enabled(&path("member_id")));
         assert!(props.dictionary_enabled(&path("town_code")));
         assert_eq!(props.encoding(&path("town_code")), None);
+        let hash = path("id_number_hash");
+        assert_eq!(props.statistics_enabled(&hash), EnabledStatistics::None);
         assert_eq!(
-            props.statistics_enabled(&path("id_number_hash")),
-            EnabledStatistics::None
+            props.encoding(&hash),
+            Some(Encoding::DELTA_LENGTH_BYTE_ARRAY)
         );
+        assert_eq!(props.compression(&hash), Compression::UNCOMPRESSED);
+        assert!(!props.dictionary_enabled(&hash));
     }
 }

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Date32Builder, Decimal128Builder,
-    Float64Array, Float64Builder, Int64Array, Int64Builder, RecordBatch, StringArray,
-    StringBuilder, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, BooleanBuilder, Date32Builder,
+    Decimal128Builder, Float64Array, Float64Builder, Int64Array, Int64Builder, RecordBatch,
+    StringArray, StringBuilder, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{Field, Float64Type, Int64Type};
 use unionstat_datasets::codes;
@@ -18,7 +18,7 @@ use unionstat_datasets::schema::{Kind, TableSpec};
 use crate::contract::Contract;
 use crate::keys::SeenKeys;
 use crate::normalise::{self, DateError};
-use crate::pii::{self, HashKey, HexHash};
+use crate::pii::{self, HashKey};
 use crate::places::{TownIndex, Towns, industry_code};
 use crate::read::{RawTable, TextColumn};
 use crate::rules::Rule;
@@ -414,7 +414,7 @@ fn parse_column<'a>(
         }
         Kind::IdNumber => {
             let key = checks.key.clone();
-            let mut b = StringBuilder::with_capacity(n, n * pii::ID_HASH_DIGITS);
+            let mut b = BinaryBuilder::with_capacity(n, n * pii::ID_HASH_BYTES);
             let hashed = |s: &str| {
                 let id = normalise::half_width(s);
                 let valid = if id.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -422,11 +422,9 @@ fn parse_column<'a>(
                 } else {
                     codes::id_is_valid(&id)
                 };
-                valid.then(|| key.hash_id_hex(&id)).ok_or(Rule::BadIdNumber)
+                valid.then(|| key.hash_id(&id)).ok_or(Rule::BadIdNumber)
             };
-            checks.each_cell(c, hashed, |v| {
-                b.append_option(v.as_ref().map(HexHash::as_str))
-            });
+            checks.each_cell(c, hashed, |v| b.append_option(v));
             Arc::new(b.finish())
         }
         Kind::Phone => {
@@ -601,7 +599,7 @@ fn place_points(
 /// A cell as it may be shown in a message or kept in quarantine.
 fn shown(kind: Kind, s: &str, key: &HashKey) -> String {
     match kind {
-        Kind::IdNumber => format!("id:{}", &key.hash_id(s)[..16]),
+        Kind::IdNumber => key.id_label(s),
         Kind::Phone => pii::mask_phone(s),
         _ => pii::redact(s, key),
     }
