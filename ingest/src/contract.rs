@@ -245,6 +245,15 @@ impl Contract {
     }
 }
 
+/// The lineage columns that hold one value for a whole return.
+pub const RETURN_CONSTANTS: [&str; 5] = [
+    "county_code",
+    "submission_id",
+    "source_file",
+    "source_sheet",
+    "ingested_at",
+];
+
 /// Columns every fact row carries: where it came from and when.
 pub fn lineage_fields() -> Vec<Field> {
     vec![

@@ -88,13 +88,17 @@ fn commit_properties(submission_id: &str) -> CommitProperties {
     )])
 }
 
-/// Parquet files of the lake for `contract`'s table: zstd, row groups small enough that a writer
-/// holds little in memory, no dictionary for the unique columns (one would only be built and
-/// thrown away), no statistics for the opaque ones (hashes and masked numbers: their minimum and
-/// maximum skip no file), hashes stored as their bare bytes (random bytes do not compress, so
-/// compressing them only costs time), and the ordered columns stored as differences from the
-/// value before (a member number then costs a byte or two before compression, a source row
-/// almost nothing).
+/// Parquet files of the lake for `contract`'s table: zstd, and row groups small enough that a
+/// writer holds little in memory. Then, column by column:
+/// - no dictionary for the unique columns: one would only be built and thrown away;
+/// - no statistics for the opaque columns (hashes and masked numbers) nor for the lineage that
+///   holds one value per return: a return is a whole partition, so their minimum and maximum
+///   skip nothing that the partition does not;
+/// - hashes stored as their bare bytes: random bytes do not compress, so compressing them only
+///   costs time;
+/// - the ordered columns and dates stored as differences from the value before: a member number
+///   then costs a byte or two before compression, a source row almost nothing, and a date about
+///   as little as an index into a dictionary of thousands of days, without building one.
 pub fn writer_properties(contract: &Contract) -> WriterProperties {
     let column = |name: &str| ColumnPath::from(name);
     let mut builder = WriterProperties::builder()
@@ -103,22 +107,33 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
     for name in contract.unique_columns() {
         builder = builder.set_column_dictionary_enabled(column(&name), false);
     }
-    let schema = contract.lake_schema();
-    for name in contract.opaque_columns() {
-        builder = builder.set_column_statistics_enabled(column(&name), EnabledStatistics::None);
-        if let Ok(DataType::Binary) = schema.field_with_name(&name).map(|f| f.data_type()) {
-            builder = builder
-                .set_column_encoding(column(&name), Encoding::DELTA_LENGTH_BYTE_ARRAY)
-                .set_column_compression(column(&name), Compression::UNCOMPRESSED);
-        }
+    for name in contract
+        .opaque_columns()
+        .iter()
+        .map(String::as_str)
+        .chain(crate::contract::RETURN_CONSTANTS)
+    {
+        builder = builder.set_column_statistics_enabled(column(name), EnabledStatistics::None);
     }
-    for name in contract.ordered_columns() {
-        let encoding = match schema.field_with_name(&name).map(|f| f.data_type()) {
-            Ok(DataType::Utf8) => Encoding::DELTA_BYTE_ARRAY,
-            Ok(DataType::Int64) => Encoding::DELTA_BINARY_PACKED,
-            _ => continue,
+    let schema = contract.lake_schema();
+    let ordered = contract.ordered_columns();
+    for field in schema.fields() {
+        let name = field.name();
+        builder = match field.data_type() {
+            DataType::Binary => builder
+                .set_column_encoding(column(name), Encoding::DELTA_LENGTH_BYTE_ARRAY)
+                .set_column_compression(column(name), Compression::UNCOMPRESSED),
+            DataType::Date32 => builder
+                .set_column_dictionary_enabled(column(name), false)
+                .set_column_encoding(column(name), Encoding::DELTA_BINARY_PACKED),
+            DataType::Utf8 if ordered.contains(name) => {
+                builder.set_column_encoding(column(name), Encoding::DELTA_BYTE_ARRAY)
+            }
+            DataType::Int64 if ordered.contains(name) => {
+                builder.set_column_encoding(column(name), Encoding::DELTA_BINARY_PACKED)
+            }
+            _ => builder,
         };
-        builder = builder.set_column_encoding(column(&name), encoding);
     }
     builder.build()
 }
@@ -577,5 +592,18 @@ mod tests {
         );
         assert_eq!(props.compression(&hash), Compression::UNCOMPRESSED);
         assert!(!props.dictionary_enabled(&hash));
+        assert_eq!(
+            props.encoding(&path("birth_date")),
+            Some(Encoding::DELTA_BINARY_PACKED)
+        );
+        assert!(!props.dictionary_enabled(&path("birth_date")));
+        assert_eq!(
+            props.statistics_enabled(&path("source_file")),
+            EnabledStatistics::None
+        );
+        assert_eq!(
+            props.statistics_enabled(&path("town_code")),
+            EnabledStatistics::Page
+        );
     }
 }

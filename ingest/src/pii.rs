@@ -3,7 +3,6 @@
 //! back; phone numbers are masked.
 
 use sha2::digest::generic_array::GenericArray;
-use sha2::digest::typenum::U64;
 use sha2::{Digest, Sha256};
 
 /// The secret that keys ID-number hashes, held as the two SHA-256 states HMAC starts from: after
@@ -57,24 +56,31 @@ impl HashKey {
 
     /// HMAC-SHA-256 of `message` under this key.
     fn mac(&self, message: &[u8]) -> [u8; 32] {
-        let inner = finish(self.inner, message);
-        finish(self.outer, &inner)
+        self.outer(finish(self.inner, message))
+    }
+
+    /// HMAC's outer hash, from the state its inner hash ended in: the inner digest fits in one
+    /// block.
+    fn outer(&self, inner: [u32; 8]) -> [u8; 32] {
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(&digest(inner));
+        let mut state = self.outer;
+        compress_last(&mut state, block, 32, 64 + 32);
+        digest(state)
     }
 
     /// The keyed hash of an ID number, as stored in the lake. The number is upper-cased first so
     /// that `x` and `X` check characters hash alike.
     pub fn hash_id(&self, id_number: &str) -> [u8; ID_HASH_BYTES] {
         let id = id_number.trim();
-        let mac = if id.is_ascii() {
-            let mut upper = [0u8; 64];
-            match upper.get_mut(..id.len()) {
-                Some(buf) => {
-                    buf.copy_from_slice(id.as_bytes());
-                    buf.make_ascii_uppercase();
-                    self.mac(buf)
-                }
-                None => self.mac(id.to_ascii_uppercase().as_bytes()),
-            }
+        let mac = if id.is_ascii() && id.len() < 64 {
+            // The usual case: the number is upper-cased in the block that hashes it.
+            let mut block = [0u8; 64];
+            block[..id.len()].copy_from_slice(id.as_bytes());
+            block.make_ascii_uppercase();
+            let mut inner = self.inner;
+            compress_last(&mut inner, block, id.len(), 64 + id.len());
+            self.outer(inner)
         } else {
             self.mac(id.to_uppercase().as_bytes())
         };
@@ -95,25 +101,34 @@ impl HashKey {
     }
 }
 
-/// The SHA-256 digest of a message whose first 64-byte block has already brought the hash to
-/// `state`, given the rest of the message. An ID number and the inner digest each fit in the final
-/// block.
-fn finish(mut state: [u32; 8], message: &[u8]) -> [u8; 32] {
+/// The SHA-256 state after the rest of a message, when its first 64-byte block has already
+/// brought the hash to `state`.
+fn finish(mut state: [u32; 8], message: &[u8]) -> [u32; 8] {
     let mut blocks = message.chunks_exact(64);
     for block in blocks.by_ref() {
         sha2::compress256(&mut state, &[*GenericArray::from_slice(block)]);
     }
     let tail = blocks.remainder();
-    let bits = ((64 + message.len()) as u64 * 8).to_be_bytes();
-    let mut last = GenericArray::<u8, U64>::default();
+    let mut last = [0u8; 64];
     last[..tail.len()].copy_from_slice(tail);
-    last[tail.len()] = 0x80;
-    if tail.len() >= 56 {
-        sha2::compress256(&mut state, &[last]);
-        last = GenericArray::default();
+    compress_last(&mut state, last, tail.len(), 64 + message.len());
+    state
+}
+
+/// Hashes the last block of a message with SHA-256's padding: `block` holds the message's last
+/// `len` bytes (under 64) followed by zeros, and the message is `total` bytes in all.
+fn compress_last(state: &mut [u32; 8], mut block: [u8; 64], len: usize, total: usize) {
+    block[len] = 0x80;
+    if len >= 56 {
+        sha2::compress256(state, &[GenericArray::from(block)]);
+        block = [0; 64];
     }
-    last[56..].copy_from_slice(&bits);
-    sha2::compress256(&mut state, &[last]);
+    block[56..].copy_from_slice(&(total as u64 * 8).to_be_bytes());
+    sha2::compress256(state, &[GenericArray::from(block)]);
+}
+
+/// The digest a SHA-256 state stands for.
+fn digest(state: [u32; 8]) -> [u8; 32] {
     let mut digest = [0u8; 32];
     for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
         bytes.copy_from_slice(&word.to_be_bytes());
@@ -220,6 +235,24 @@ mod tests {
         assert_eq!(key.id_label(id).len(), 3 + 16);
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_phone("0597-2291234"), "0597*****34");
+    }
+
+    /// The padding is right for every length of the last block, including those that need a
+    /// block of their own for the length.
+    #[test]
+    fn the_padding_agrees_with_sha256_for_every_tail_length() {
+        let first = [7u8; 64];
+        let mut state = SHA256_IV;
+        sha2::compress256(&mut state, &[GenericArray::from(first)]);
+        for len in 0..=130 {
+            let message: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let whole: Vec<u8> = first.iter().chain(&message).copied().collect();
+            assert_eq!(
+                digest(finish(state, &message)),
+                Sha256::digest(&whole).as_slice(),
+                "{len} bytes"
+            );
+        }
     }
 
     /// RFC 4231's HMAC-SHA-256 test cases 1, 6 and 7: a short key and message, a key longer than
