@@ -107,8 +107,8 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
     for name in contract.unique_columns() {
         builder = builder.set_column_dictionary_enabled(column(&name), false);
     }
-    for name in contract
-        .opaque_columns()
+    let opaque = contract.opaque_columns();
+    for name in opaque
         .iter()
         .map(String::as_str)
         .chain(crate::contract::RETURN_CONSTANTS)
@@ -120,7 +120,7 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
     for field in schema.fields() {
         let name = field.name();
         builder = match field.data_type() {
-            DataType::Binary => builder
+            DataType::Binary if opaque.contains(name) => builder
                 .set_column_encoding(column(name), Encoding::DELTA_LENGTH_BYTE_ARRAY)
                 .set_column_compression(column(name), Compression::UNCOMPRESSED),
             DataType::Date32 => builder
@@ -313,13 +313,36 @@ impl Lake {
     /// not exist yet.
     async fn fact_table(&self, name: &str, schema: &SchemaRef) -> Result<DeltaTable> {
         let table = self.writable(name).await?;
-        if table.version().is_some() {
-            return Ok(table);
-        }
         let columns: StructType = schema.as_ref().try_into_kernel().map_err(|e| Error::Lake {
             table: name.to_string(),
             message: e.to_string(),
         })?;
+        if table.version().is_some() {
+            let found = table.snapshot().map_err(delta_err(name))?.schema();
+            let changed: Vec<String> = columns
+                .fields()
+                .filter_map(|f| match found.field(f.name()) {
+                    Some(g) if g.data_type() == f.data_type() => None,
+                    Some(g) => Some(format!(
+                        "{} is {} in the lake but {} now",
+                        f.name(),
+                        g.data_type(),
+                        f.data_type()
+                    )),
+                    None => Some(format!("{} is missing from the lake", f.name())),
+                })
+                .collect();
+            if !changed.is_empty() {
+                return Err(Error::Lake {
+                    table: name.to_string(),
+                    message: format!(
+                        "the table was written by another version of unionstat ({}); ingest the returns into a new lake folder",
+                        changed.join("; ")
+                    ),
+                });
+            }
+            return Ok(table);
+        }
         table
             .create()
             .with_columns(columns.fields().cloned())
@@ -567,6 +590,39 @@ pub fn quarantine_schema() -> Arc<Schema> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lake whose table was written with other column types is refused, by column, rather
+    /// than given files its readers cannot read.
+    #[tokio::test]
+    async fn a_table_written_with_other_column_types_is_refused() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let lake = Lake::open(&dir.path().to_string_lossy()).expect("a lake");
+        let members = crate::contract::contract("members").expect("members");
+        let now = members.lake_schema();
+        let earlier: Vec<arrow::datatypes::Field> = now
+            .fields()
+            .iter()
+            .map(|f| match f.name().as_str() {
+                "id_number_hash" => f.as_ref().clone().with_data_type(DataType::Utf8),
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let earlier = Arc::new(arrow::datatypes::Schema::new(earlier));
+        lake.fact_table("members", &earlier).await.expect("created");
+        let err = lake
+            .fact_table("members", &now)
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("id_number_hash is string in the lake but binary now")
+                && err.contains("new lake folder"),
+            "{err}"
+        );
+        lake.fact_table("members", &earlier)
+            .await
+            .expect("the same types are accepted");
+    }
 
     #[test]
     fn the_member_registry_is_written_with_delta_encodings_and_its_id_hashes_bare() {
