@@ -170,15 +170,6 @@ impl Contract {
         })
     }
 
-    /// The lake columns whose values are (nearly) all different: the ordered columns (key, source
-    /// row) and the opaque ones (hashed ID numbers, masked phones). A Parquet dictionary cannot
-    /// shrink them.
-    pub fn unique_columns(&self) -> Vec<String> {
-        let mut columns = self.ordered_columns();
-        columns.extend(self.opaque_columns());
-        columns
-    }
-
     /// The lake columns that follow the order of the rows: the key (registers list their rows in
     /// key order) and the source row.
     pub fn ordered_columns(&self) -> Vec<String> {

@@ -90,7 +90,8 @@ fn commit_properties(submission_id: &str) -> CommitProperties {
 
 /// Parquet files of the lake for `contract`'s table: zstd, and row groups small enough that a
 /// writer holds little in memory. Then, column by column:
-/// - no dictionary for the unique columns: one would only be built and thrown away;
+/// - no dictionary for the ordered and opaque columns, whose values are (nearly) all different:
+///   one would only be built and thrown away;
 /// - no statistics for the opaque columns (hashes and masked numbers) nor for the lineage that
 ///   holds one value per return: a return is a whole partition, so their minimum and maximum
 ///   skip nothing that the partition does not;
@@ -104,10 +105,11 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(131_072));
-    for name in contract.unique_columns() {
-        builder = builder.set_column_dictionary_enabled(column(&name), false);
-    }
+    let ordered = contract.ordered_columns();
     let opaque = contract.opaque_columns();
+    for name in ordered.iter().chain(&opaque) {
+        builder = builder.set_column_dictionary_enabled(column(name), false);
+    }
     for name in opaque
         .iter()
         .map(String::as_str)
@@ -116,7 +118,6 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
         builder = builder.set_column_statistics_enabled(column(name), EnabledStatistics::None);
     }
     let schema = contract.lake_schema();
-    let ordered = contract.ordered_columns();
     for field in schema.fields() {
         let name = field.name();
         builder = match field.data_type() {

@@ -73,14 +73,12 @@ impl HashKey {
     /// that `x` and `X` check characters hash alike.
     pub fn hash_id(&self, id_number: &str) -> [u8; ID_HASH_BYTES] {
         let id = id_number.trim();
-        let mac = if id.is_ascii() && id.len() < 64 {
-            // The usual case: the number is upper-cased in the block that hashes it.
-            let mut block = [0u8; 64];
-            block[..id.len()].copy_from_slice(id.as_bytes());
-            block.make_ascii_uppercase();
-            let mut inner = self.inner;
-            compress_last(&mut inner, block, id.len(), 64 + id.len());
-            self.outer(inner)
+        let mac = if id.is_ascii() && id.len() <= 64 {
+            let mut upper = [0u8; 64];
+            let upper = &mut upper[..id.len()];
+            upper.copy_from_slice(id.as_bytes());
+            upper.make_ascii_uppercase();
+            self.mac(upper)
         } else {
             self.mac(id.to_uppercase().as_bytes())
         };
