@@ -1,15 +1,17 @@
 //! A fact-table return validated chunk by chunk while its good rows stream into the lake: the next
-//! chunk is read on one thread while this one is validated on another, the Delta write consumes
-//! the batches as they come, and the commit happens only when the whole return has been read and
-//! is under the error threshold. Memory holds a few chunks, whatever the size of the file.
+//! chunk is read on one thread while the chunks before it are checked in parallel, one per core,
+//! and finished in order; the Delta write consumes the batches as they come, and the commit
+//! happens only when the whole return has been read and is under the error threshold. Memory
+//! holds a few chunks, whatever the size of the file.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
 
 use crate::contract::Contract;
 use crate::lake::{self, BatchSender, Lake};
 use crate::read::Chunks;
 use crate::run::Progress;
-use crate::validate::{self, AcrossChunks, Context, Finding};
+use crate::validate::{self, AcrossChunks, Checked, Context, Finding};
 use crate::{Error, Result};
 
 /// What validating a whole return found.
@@ -93,8 +95,9 @@ fn read_ahead(chunks: Chunks) -> Chunks {
     Box::new(receiver.into_iter())
 }
 
-/// Reads and validates chunk after chunk, sending good rows to `sender`. A read error, or too
-/// many bad rows at the end, is sent as an error so that the write is abandoned.
+/// Reads chunk after chunk, checks them in parallel and finishes them in order, sending good rows
+/// to `sender`. A read error, or too many bad rows at the end, is sent as an error so that the
+/// write is abandoned.
 fn validate_all(
     ret: &FactReturn,
     chunks: Chunks,
@@ -110,18 +113,14 @@ fn validate_all(
     let mut across = AcrossChunks::default();
     let mut tally = Tally::default();
     let mut last_bad_row = None;
-    for chunk in chunks {
-        let validated = chunk.and_then(|raw| {
-            validate::validate(ret.contract, &raw, &ret.columns, &ret.ctx, &mut across)
-                .map_err(Error::from)
-        });
-        let validated = match validated {
-            Ok(v) => v,
-            Err(e) => {
-                abandon(e.to_string());
-                return Err(e);
-            }
-        };
+    let mut write_stopped = false;
+    check_in_order(ret, chunks, |checked| {
+        let validated = checked
+            .and_then(|checked| {
+                validate::finish(ret.contract, checked, &ret.columns, &ret.ctx, &mut across)
+                    .map_err(Error::from)
+            })
+            .inspect_err(|e| abandon(e.to_string()))?;
         tally.rows_read += validated.rows_read;
         tally.rows_good += validated.batch.num_rows();
         for (finding, _) in &validated.rejected {
@@ -139,9 +138,13 @@ fn validate_all(
             && validated.batch.num_rows() > 0
             && s.blocking_send(Ok(validated.batch)).is_err()
         {
-            // The write failed; its error is the one to report.
-            return Ok(tally);
+            write_stopped = true;
         }
+        Ok(!write_stopped)
+    })?;
+    if write_stopped {
+        // The write failed; its error is the one to report.
+        return Ok(tally);
     }
     tally.over_threshold =
         tally.rows_read > 0 && tally.rows_bad as f64 / tally.rows_read as f64 > ret.error_threshold;
@@ -149,4 +152,61 @@ fn validate_all(
         abandon("too many bad rows: the return is rejected".into());
     }
     Ok(tally)
+}
+
+/// The threads that check chunks, one per core, kept for the whole run.
+static CHECKERS: LazyLock<rayon::ThreadPool> = LazyLock::new(|| {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("unionstat-check-{i}"))
+        .build()
+        .expect("cannot start the threads that check returns")
+});
+
+/// Checks the chunks on [`CHECKERS`], one chunk per checker at a time, and hands each outcome to
+/// `take` in the order of the chunks, until the chunks end or `take` answers false.
+fn check_in_order(
+    ret: &FactReturn,
+    chunks: Chunks,
+    mut take: impl FnMut(Result<Checked>) -> Result<bool>,
+) -> Result<()> {
+    let in_flight = CHECKERS.current_num_threads();
+    let (done, outcomes) = std::sync::mpsc::channel();
+    CHECKERS.in_place_scope(|scope| {
+        let mut chunks = chunks.enumerate();
+        // Outcomes that came before the one awaited, by chunk number.
+        let mut early = BTreeMap::new();
+        let (mut started, mut next) = (0, 0);
+        loop {
+            while started < next + in_flight
+                && let Some((index, chunk)) = chunks.next()
+            {
+                let done = done.clone();
+                scope.spawn(move |_| {
+                    let checked = chunk.and_then(|raw| {
+                        validate::check(ret.contract, raw, &ret.columns, &ret.ctx)
+                            .map_err(Error::from)
+                    });
+                    // Nobody waits for it once `take` has stopped.
+                    let _ = done.send((index, checked));
+                });
+                started += 1;
+            }
+            if next == started {
+                return Ok(());
+            }
+            let checked = loop {
+                if let Some(checked) = early.remove(&next) {
+                    break checked;
+                }
+                let (index, checked) = outcomes
+                    .recv()
+                    .map_err(|_| Error::Usage("checking a chunk stopped unexpectedly".into()))?;
+                early.insert(index, checked);
+            };
+            next += 1;
+            if !take(checked)? {
+                return Ok(());
+            }
+        }
+    })
 }

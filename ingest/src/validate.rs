@@ -119,6 +119,36 @@ struct Checks<'a> {
 }
 
 impl<'a> Checks<'a> {
+    /// The checks of `raw`, whose column `i` is contract column `columns[i]`, with what was found
+    /// so far.
+    fn new(
+        spec: &'static TableSpec,
+        raw: &'a RawTable,
+        columns: &'a [usize],
+        key: &'a HashKey,
+        findings: Vec<(usize, Finding)>,
+        bad: Vec<bool>,
+    ) -> std::result::Result<Self, arrow::error::ArrowError> {
+        let mut source: Vec<Option<usize>> = vec![None; spec.columns.len()];
+        for (raw_i, &c) in columns.iter().enumerate() {
+            source[c] = Some(raw_i);
+        }
+        Ok(Checks {
+            spec,
+            raw,
+            text: raw
+                .columns
+                .iter()
+                .map(|a| TextColumn::of(a.as_ref()))
+                .collect::<std::result::Result<_, _>>()?,
+            columns,
+            source,
+            key,
+            findings,
+            bad,
+        })
+    }
+
     /// The raw text of contract column `c`; `None` when the return lacks it.
     fn column(&self, c: usize) -> Option<TextColumn<'a>> {
         self.source[c].map(|i| self.text[i])
@@ -190,37 +220,29 @@ fn trimmed(cell: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Validates `raw` (a return, or a chunk of one), whose column `i` is contract column
-/// `columns[i]`; `across` holds what the chunks before this one left. Each column is
-/// read in one pass into its lake type; rules across columns and the duplicate check follow, and
-/// the rows that broke none are kept.
-pub fn validate(
+/// A chunk whose cells have been read into their lake types and checked by every rule that needs
+/// only the chunk itself. Chunks are checked in parallel; [`finish`] then takes them in order.
+#[derive(Debug)]
+pub struct Checked {
+    raw: RawTable,
+    /// The lake's columns for every row of the chunk, the bad ones included.
+    arrays: Vec<ArrayRef>,
+    findings: Vec<(usize, Finding)>,
+    bad: Vec<bool>,
+    warnings: Vec<Finding>,
+}
+
+/// Checks `raw` (a return, or a chunk of one), whose column `i` is contract column `columns[i]`.
+/// Each column is read in one pass into its lake type, then the rules across columns follow.
+pub fn check(
     contract: &Contract,
-    raw: &RawTable,
+    raw: RawTable,
     columns: &[usize],
     ctx: &Context,
-    across: &mut AcrossChunks,
-) -> std::result::Result<Validated, arrow::error::ArrowError> {
+) -> std::result::Result<Checked, arrow::error::ArrowError> {
     let spec = contract.spec;
     let n = raw.rows.len();
-    let mut source: Vec<Option<usize>> = vec![None; spec.columns.len()];
-    for (raw_i, &c) in columns.iter().enumerate() {
-        source[c] = Some(raw_i);
-    }
-    let mut checks = Checks {
-        spec,
-        raw,
-        text: raw
-            .columns
-            .iter()
-            .map(|a| TextColumn::of(a.as_ref()))
-            .collect::<std::result::Result<_, _>>()?,
-        columns,
-        source,
-        key: &ctx.key,
-        findings: Vec::new(),
-        bad: vec![false; n],
-    };
+    let mut checks = Checks::new(spec, &raw, columns, &ctx.key, Vec::new(), vec![false; n])?;
     let schema = contract.lake_schema();
     let year_inserted = spec.index("year").is_none();
     // The lake's columns: the year when the return has none, then the return's columns.
@@ -284,6 +306,36 @@ pub fn validate(
             &mut warnings,
         )?;
     }
+    let (findings, bad) = (checks.findings, checks.bad);
+    Ok(Checked {
+        raw,
+        arrays,
+        findings,
+        bad,
+        warnings,
+    })
+}
+
+/// Finishes a checked chunk, in the order of the return: rejects the rows that repeat the key
+/// of an earlier good row (`across` holds the keys of the chunks before), keeps the rows that
+/// broke no rule, and adds their lineage.
+pub fn finish(
+    contract: &Contract,
+    checked: Checked,
+    columns: &[usize],
+    ctx: &Context,
+    across: &mut AcrossChunks,
+) -> std::result::Result<Validated, arrow::error::ArrowError> {
+    let spec = contract.spec;
+    let Checked {
+        raw,
+        mut arrays,
+        findings,
+        bad,
+        warnings,
+    } = checked;
+    let n = raw.rows.len();
+    let mut checks = Checks::new(spec, &raw, columns, &ctx.key, findings, bad)?;
     // Duplicates among the rows that broke no other rule.
     let key_cols: Vec<usize> = contract.key.iter().filter_map(|k| spec.index(k)).collect();
     if !key_cols.is_empty() {
@@ -331,7 +383,7 @@ pub fn validate(
     arrays.push(Arc::new(
         TimestampMicrosecondArray::from(vec![ctx.ingested_at; good]).with_timezone("UTC"),
     ));
-    let batch = RecordBatch::try_new(schema, arrays)?;
+    let batch = RecordBatch::try_new(contract.lake_schema(), arrays)?;
     Ok(Validated {
         batch,
         rejected,
