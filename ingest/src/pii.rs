@@ -3,7 +3,11 @@
 //! back; phone numbers are masked.
 
 use sha2::digest::generic_array::GenericArray;
+use sha2::digest::typenum::U64;
 use sha2::{Digest, Sha256};
+
+/// One 64-byte block of SHA-256's input.
+type Block = GenericArray<u8, U64>;
 
 /// The secret that keys ID-number hashes, held as the two SHA-256 states HMAC starts from: after
 /// the key XOR ipad block and after the key XOR opad block (RFC 2104). An ID number then costs two
@@ -45,7 +49,7 @@ impl HashKey {
         let keyed = |pad: u8| {
             let mut state = SHA256_IV;
             let padded = block.map(|b| b ^ pad);
-            sha2::compress256(&mut state, &[GenericArray::from(padded)]);
+            sha2::compress256(&mut state, &[Block::from(padded)]);
             state
         };
         Some(HashKey {
@@ -56,34 +60,38 @@ impl HashKey {
 
     /// HMAC-SHA-256 of `message` under this key.
     fn mac(&self, message: &[u8]) -> [u8; 32] {
-        self.outer(finish(self.inner, message))
+        digest(self.outer(finish(self.inner, message)))
     }
 
     /// HMAC's outer hash, from the state its inner hash ended in: the inner digest fits in one
     /// block.
-    fn outer(&self, inner: [u32; 8]) -> [u8; 32] {
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(&digest(inner));
+    fn outer(&self, inner: [u32; 8]) -> [u32; 8] {
+        let mut block = Block::default();
+        put_words(&mut block[..32], inner);
         let mut state = self.outer;
-        compress_last(&mut state, block, 32, 64 + 32);
-        digest(state)
+        compress_last(&mut state, &mut block, 32, 64 + 32);
+        state
     }
 
     /// The keyed hash of an ID number, as stored in the lake. The number is upper-cased first so
     /// that `x` and `X` check characters hash alike.
     pub fn hash_id(&self, id_number: &str) -> [u8; ID_HASH_BYTES] {
         let id = id_number.trim();
-        let mac = if id.is_ascii() && id.len() <= 64 {
-            let mut upper = [0u8; 64];
-            let upper = &mut upper[..id.len()];
-            upper.copy_from_slice(id.as_bytes());
-            upper.make_ascii_uppercase();
-            self.mac(upper)
+        let state = if id.is_ascii() && id.len() < 56 {
+            // The usual case: the number is upper-cased straight into the one block that follows
+            // the key's, where its padding fits too.
+            let mut block = Block::default();
+            for (b, c) in block.iter_mut().zip(id.bytes()) {
+                *b = c.to_ascii_uppercase();
+            }
+            let mut inner = self.inner;
+            compress_last(&mut inner, &mut block, id.len(), 64 + id.len());
+            self.outer(inner)
         } else {
-            self.mac(id.to_uppercase().as_bytes())
+            self.outer(finish(self.inner, id.to_uppercase().as_bytes()))
         };
         let mut hash = [0u8; ID_HASH_BYTES];
-        hash.copy_from_slice(&mac[..ID_HASH_BYTES]);
+        put_words(&mut hash, state);
         hash
     }
 
@@ -104,34 +112,39 @@ impl HashKey {
 fn finish(mut state: [u32; 8], message: &[u8]) -> [u32; 8] {
     let mut blocks = message.chunks_exact(64);
     for block in blocks.by_ref() {
-        sha2::compress256(&mut state, &[*GenericArray::from_slice(block)]);
+        sha2::compress256(&mut state, &[*Block::from_slice(block)]);
     }
     let tail = blocks.remainder();
-    let mut last = [0u8; 64];
+    let mut last = Block::default();
     last[..tail.len()].copy_from_slice(tail);
-    compress_last(&mut state, last, tail.len(), 64 + message.len());
+    compress_last(&mut state, &mut last, tail.len(), 64 + message.len());
     state
 }
 
 /// Hashes the last block of a message with SHA-256's padding: `block` holds the message's last
 /// `len` bytes (under 64) followed by zeros, and the message is `total` bytes in all.
-fn compress_last(state: &mut [u32; 8], mut block: [u8; 64], len: usize, total: usize) {
+fn compress_last(state: &mut [u32; 8], block: &mut Block, len: usize, total: usize) {
     block[len] = 0x80;
     if len >= 56 {
-        sha2::compress256(state, &[GenericArray::from(block)]);
-        block = [0; 64];
+        sha2::compress256(state, std::slice::from_ref(block));
+        block.fill(0);
     }
     block[56..].copy_from_slice(&(total as u64 * 8).to_be_bytes());
-    sha2::compress256(state, &[GenericArray::from(block)]);
+    sha2::compress256(state, std::slice::from_ref(block));
 }
 
 /// The digest a SHA-256 state stands for.
 fn digest(state: [u32; 8]) -> [u8; 32] {
     let mut digest = [0u8; 32];
-    for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
+    put_words(&mut digest, state);
+    digest
+}
+
+/// The first `bytes.len() / 4` words of a SHA-256 state, big-endian, into `bytes`.
+fn put_words(bytes: &mut [u8], state: [u32; 8]) {
+    for (bytes, word) in bytes.chunks_exact_mut(4).zip(state) {
         bytes.copy_from_slice(&word.to_be_bytes());
     }
-    digest
 }
 
 /// A phone number with its middle hidden: `138****5678`; landlines keep the area code and the last
@@ -241,7 +254,7 @@ mod tests {
     fn the_padding_agrees_with_sha256_for_every_tail_length() {
         let first = [7u8; 64];
         let mut state = SHA256_IV;
-        sha2::compress256(&mut state, &[GenericArray::from(first)]);
+        sha2::compress256(&mut state, &[Block::from(first)]);
         for len in 0..=130 {
             let message: Vec<u8> = (0..len).map(|i| i as u8).collect();
             let whole: Vec<u8> = first.iter().chain(&message).copied().collect();
