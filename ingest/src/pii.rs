@@ -77,7 +77,8 @@ impl HashKey {
     /// that `x` and `X` check characters hash alike.
     pub fn hash_id(&self, id_number: &str) -> [u8; ID_HASH_BYTES] {
         let id = id_number.trim();
-        let state = if id.is_ascii() && id.len() < 56 {
+        let mut hash = [0u8; ID_HASH_BYTES];
+        if id.is_ascii() && id.len() < 56 {
             // The usual case: the number is upper-cased straight into the one block that follows
             // the key's, where its padding fits too.
             let mut block = Block::default();
@@ -86,12 +87,10 @@ impl HashKey {
             }
             let mut inner = self.inner;
             compress_last(&mut inner, &mut block, id.len(), 64 + id.len());
-            self.outer(inner)
+            put_words(&mut hash, self.outer(inner));
         } else {
-            self.outer(finish(self.inner, id.to_uppercase().as_bytes()))
-        };
-        let mut hash = [0u8; ID_HASH_BYTES];
-        put_words(&mut hash, state);
+            hash.copy_from_slice(&self.mac(id.to_uppercase().as_bytes())[..ID_HASH_BYTES]);
+        }
         hash
     }
 
