@@ -210,3 +210,106 @@ fn check_in_order(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use arrow::array::{ArrayRef, StringArray};
+    use unionstat_datasets::crs::Crs;
+
+    use super::*;
+    use crate::pii::HashKey;
+    use crate::read::RawTable;
+
+    const HEADERS: [&str; 9] = [
+        "会员编号",
+        "工会社会信用代码",
+        "镇（街道、园区）",
+        "性别",
+        "出生年月",
+        "身份证号码",
+        "联系电话",
+        "农民工",
+        "入会日期",
+    ];
+
+    /// A chunk of member-registry rows with these member numbers, starting at line `first_line`.
+    fn chunk(numbers: &[u64], first_line: u64) -> RawTable {
+        let cells = |value: &dyn Fn(u64) -> String| {
+            Arc::new(StringArray::from_iter_values(
+                numbers.iter().map(|&n| value(n)),
+            )) as ArrayRef
+        };
+        let columns = vec![
+            cells(&|n| format!("HY350802{n:08}")),
+            cells(&|_| "81350802957890599B".into()),
+            cells(&|_| "东城街道".into()),
+            cells(&|_| "女".into()),
+            cells(&|_| "1971-03-24".into()),
+            cells(&|_| "350802197103240823".into()),
+            cells(&|_| "13637946826".into()),
+            cells(&|_| "是".into()),
+            cells(&|_| "2013-08-08".into()),
+        ];
+        let lines = (first_line..first_line + numbers.len() as u64).collect();
+        RawTable::new(HEADERS.map(String::from).to_vec(), columns, lines)
+    }
+
+    /// Chunks finish checking in whatever order the threads take, but duplicates are judged in
+    /// the order of the file: a member number repeated at the start of each chunk is rejected
+    /// there, not at its first appearance at the end of the chunk before.
+    #[test]
+    fn chunks_checked_in_parallel_are_finished_in_file_order() {
+        let contract = crate::contract::contract("members").expect("the member registry");
+        let columns = HEADERS
+            .iter()
+            .map(|h| {
+                contract
+                    .resolve(h, &HashMap::new())
+                    .expect("a known header")
+            })
+            .collect();
+        let ret = FactReturn {
+            contract,
+            columns,
+            ctx: Context {
+                county_code: "350802",
+                period: 2017,
+                key: HashKey::new(b"a key for this test only".to_vec()).expect("a key"),
+                default_crs: Crs::Wgs84,
+                submission_id: "members-350802-2017-test".into(),
+                source_file: "350802新罗区_会员名册_2017.csv".into(),
+                ingested_at: 0,
+            },
+            error_threshold: 0.5,
+        };
+        let (chunks_n, rows) = (40u64, 200u64);
+        let mut expected = Vec::new();
+        let chunks: Vec<Result<RawTable>> = (0..chunks_n)
+            .map(|c| {
+                let first_line = 2 + c * (rows + 1);
+                // Each chunk after the first opens with the last member number of the one before.
+                let mut numbers: Vec<u64> = Vec::new();
+                if c > 0 {
+                    numbers.push(c * rows - 1);
+                    expected.push(first_line);
+                }
+                numbers.extend(c * rows..(c + 1) * rows);
+                Ok(chunk(&numbers, first_line))
+            })
+            .collect();
+        let tally =
+            validate_all(&ret, Box::new(chunks.into_iter()), None, None).expect("validated");
+        let rejected: Vec<u64> = tally.rejected.iter().map(|(f, _)| f.row).collect();
+        assert_eq!(rejected, expected);
+        assert!(
+            tally
+                .rejected
+                .iter()
+                .all(|(f, _)| f.rule == crate::rules::Rule::DuplicateRow)
+        );
+        assert_eq!(tally.rows_read as u64, chunks_n * rows + chunks_n - 1);
+        assert_eq!(tally.rows_good as u64, chunks_n * rows);
+    }
+}
