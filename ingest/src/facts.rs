@@ -182,9 +182,18 @@ fn check_in_order(
             {
                 let done = done.clone();
                 scope.spawn(move |_| {
-                    let checked = chunk.and_then(|raw| {
-                        validate::check(ret.contract, raw, &ret.columns, &ret.ctx)
-                            .map_err(Error::from)
+                    // A checker that panicked would otherwise leave its chunk awaited forever.
+                    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        chunk.and_then(|raw| {
+                            validate::check(ret.contract, raw, &ret.columns, &ret.ctx)
+                                .map_err(Error::from)
+                        })
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(Error::Usage(format!(
+                            "checking rows of chunk {} stopped unexpectedly",
+                            index + 1
+                        )))
                     });
                     // Nobody waits for it once `take` has stopped.
                     let _ = done.send((index, checked));

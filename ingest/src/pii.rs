@@ -78,9 +78,9 @@ impl HashKey {
     pub fn hash_id(&self, id_number: &str) -> [u8; ID_HASH_BYTES] {
         let id = id_number.trim();
         let mut hash = [0u8; ID_HASH_BYTES];
-        if id.is_ascii() && id.len() < 56 {
-            // The usual case: the number is upper-cased straight into the one block that follows
-            // the key's, where its padding fits too.
+        if id.is_ascii() && id.len() < 64 {
+            // The usual case: the number fits in the one block that follows the key's, and is
+            // upper-cased straight into it.
             let mut block = Block::default();
             for (b, c) in block.iter_mut().zip(id.bytes()) {
                 *b = c.to_ascii_uppercase();
