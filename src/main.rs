@@ -1,6 +1,7 @@
 //! `unionstat`: the command line of the trade-union statistics pipeline.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod allocator;
 mod export;
 mod progress;
 mod serve;
@@ -14,14 +15,6 @@ use clap::{Args, Parser, Subcommand};
 use unionstat_datasets::crs::Crs;
 use unionstat_datasets::{generate, returns};
 use unionstat_ingest::identify::Overrides;
-
-/// mimalloc rather than the system allocator: ingest makes many small short-lived allocations on
-/// several threads, and glibc's per-thread arenas kept freed memory (peak 445 MiB for the largest
-/// county's member registry at scale 10, against 304 MiB with a single arena). It is built without
-/// transparent huge pages (Cargo feature `no_thp`): with them every touched 2 MiB region was zeroed
-/// and resident whole, and the scale-1 member registry peaked at about 430 MiB instead of 335.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Trade-union statistics for the Longyan City Federation of Trade Unions (龙岩市总工会).
 #[derive(Debug, Parser)]
@@ -301,6 +294,7 @@ fn run_demo(args: &DemoArgs) -> Result<u8, String> {
 }
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Generate(args) => run_generate(args).map(|()| 0).map_err(|e| e.to_string()),
