@@ -99,7 +99,9 @@ fn commit_properties(submission_id: &str) -> CommitProperties {
 ///   costs time;
 /// - the ordered columns and dates stored as differences from the value before: a member number
 ///   then costs a byte or two before compression, a source row almost nothing, and a date about
-///   as little as an index into a dictionary of thousands of days, without building one.
+///   as little as an index into a dictionary of thousands of days, without building one; dates
+///   are left uncompressed, as zstd made them no smaller (595 KB against 594 KB in a file of
+///   315,000 members).
 pub fn writer_properties(contract: &Contract) -> WriterProperties {
     let column = |name: &str| ColumnPath::from(name);
     let mut builder = WriterProperties::builder()
@@ -126,7 +128,8 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
                 .set_column_compression(column(name), Compression::UNCOMPRESSED),
             DataType::Date32 => builder
                 .set_column_dictionary_enabled(column(name), false)
-                .set_column_encoding(column(name), Encoding::DELTA_BINARY_PACKED),
+                .set_column_encoding(column(name), Encoding::DELTA_BINARY_PACKED)
+                .set_column_compression(column(name), Compression::UNCOMPRESSED),
             DataType::Utf8 if ordered.contains(name) => {
                 builder.set_column_encoding(column(name), Encoding::DELTA_BYTE_ARRAY)
             }

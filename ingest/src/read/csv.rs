@@ -282,6 +282,9 @@ fn chunk_options(headers: &[String], delimiter: u8) -> polars::prelude::CsvReadO
         .with_has_header(false)
         .with_schema(Some(Arc::new(schema)))
         .with_rechunk(false)
+        // One thread per chunk: the chunks before it are being checked on the other cores, and
+        // polars splitting a 1 MiB chunk in parts for its own threads cost more than it gained.
+        .with_n_threads(Some(1))
         .with_raise_if_empty(false)
         .with_parse_options(
             CsvParseOptions::default()
