@@ -20,11 +20,11 @@ const ARENA_MAX_OBJECT_SIZE: c_int = 45;
 const ARENA_MAX_OBJECT_SIZE_DEFAULT: c_long = 2 * 1024 * 1024;
 
 /// Blocks above 2 MiB bypass the arenas. mimalloc keeps freed arena memory for a second before it
-/// returns it to the system; the few blocks of several MiB that an ingest allocates per chunk
-/// (Parquet row groups being assembled, upload buffers) were kept that way, and the member
-/// registry's peak grew from 300 MiB at scale 1 to 430 MiB at scale 10. Given back at once, the
-/// peak is about 180 MiB and 205 MiB; below 2 MiB, blocks come and go too often to give back
-/// (each return to the system is paid again in page faults).
+/// returns it to the system, and the few blocks of 2 to 8 MiB that an ingest allocates (about 50
+/// for the whole member registry at scale 10) were kept that way: reading it in 1 MiB chunks, its
+/// peak was about 240 MiB at scale 1 and 310 MiB at scale 10. Given back at once, the peak is about
+/// 180 and 210 MiB, for no measurable time. Below 2 MiB, blocks come and go too often to give back: each return to
+/// the system is paid again in page faults.
 const LARGE_BLOCK_KIB: c_long = 2 * 1024;
 
 /// Sets the allocator's options; call it first thing in `main`, before any other thread starts.
