@@ -22,9 +22,9 @@ const ARENA_MAX_OBJECT_SIZE_DEFAULT: c_long = 2 * 1024 * 1024;
 /// Blocks above 2 MiB bypass the arenas. mimalloc keeps freed arena memory for a second before it
 /// returns it to the system, and the few blocks of 2 to 8 MiB that an ingest allocates (about 50
 /// for the whole member registry at scale 10) were kept that way: reading it in 1 MiB chunks, its
-/// peak was about 240 MiB at scale 1 and 310 MiB at scale 10. Given back at once, the peak is about
-/// 180 and 210 MiB, for no measurable time. Below 2 MiB, blocks come and go too often to give back: each return to
-/// the system is paid again in page faults.
+/// peak was about 240 MiB at scale 1 and 310 MiB at scale 10. Given back at once, the peak is
+/// about 180 and 210 MiB, for no measurable time. Below 2 MiB, blocks come and go too often to give
+/// back: each return to the system is paid again in page faults.
 const LARGE_BLOCK_KIB: c_long = 2 * 1024;
 
 /// Sets the allocator's options; call it first thing in `main`, before any other thread starts.
