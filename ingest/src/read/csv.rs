@@ -13,9 +13,10 @@ use arrow::array::{ArrayRef, StringViewArray};
 use super::{RawTable, decode_gbk_into};
 use crate::{Error, Result};
 
-/// Bytes of text per chunk (a chunk is extended to the end of its last record). Small enough that
-/// a scale-1 county file (5-18 MB) already fills the pipeline, so the peak is reached at that size
-/// and does not grow with larger files; 4 MiB chunks were about 5% faster but peaked higher.
+/// Bytes of text per chunk (a chunk is extended to the end of its last record). The chunks in
+/// flight hold the peak: with 4 MiB chunks the member registry peaked at about 310 MiB at scale 1
+/// and 430 MiB at scale 10, with 1 MiB chunks at about 240 and 310 MiB (before the allocator gave
+/// large blocks back, `src/allocator.rs`), for about 5% more time.
 pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// A CSV file being read chunk by chunk.
@@ -282,8 +283,8 @@ fn chunk_options(headers: &[String], delimiter: u8) -> polars::prelude::CsvReadO
         .with_has_header(false)
         .with_schema(Some(Arc::new(schema)))
         .with_rechunk(false)
-        // One thread per chunk: the chunks before it are being checked on the other cores, and
-        // polars splitting a 1 MiB chunk in parts for its own threads cost more than it gained.
+        // One thread per chunk: the chunks before it are being checked on the other cores. With
+        // this and uncompressed dates, scale 10 took 3% less time (medians of 6 runs).
         .with_n_threads(Some(1))
         .with_raise_if_empty(false)
         .with_parse_options(
