@@ -13,7 +13,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod bridge;
 pub mod config;
 pub mod contract;
 pub mod dictionary;

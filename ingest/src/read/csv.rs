@@ -1,16 +1,15 @@
 //! Delimited text, read in chunks of whole records so that memory does not grow with the file:
 //! the encoding (UTF-8, UTF-8 with a byte-order mark, GBK/GB18030) and the delimiter are found
-//! from the first block, each chunk is parsed by polars (every column as text) and handed to
-//! arrow-rs through the Arrow C Data Interface. The file's bytes and their decoded text go
-//! through two buffers kept for the whole file.
+//! from the first block, and each chunk is decoded (GBK only) and split into text columns that
+//! share its text ([`super::records`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow::array::{ArrayRef, StringViewArray};
+use arrow::buffer::Buffer;
 
-use super::{RawTable, decode_gbk_into};
+use super::records::{self, SplitError};
+use super::{RawTable, decode_gbk};
 use crate::{Error, Result};
 
 /// Bytes of text per chunk (a chunk is extended to the end of its last record). The chunks in
@@ -23,15 +22,10 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 pub struct CsvChunks {
     path: PathBuf,
     file: std::fs::File,
-    /// The header names, as polars read them.
+    /// The header names.
     headers: Vec<String>,
-    /// How polars parses a chunk: no header line, every column as text under its header name.
-    options: polars::prelude::CsvReadOptions,
-    /// Bytes read: `pending[consumed..]` is not yet parsed and starts at a record boundary.
+    /// Bytes read and not yet split; they start at a record boundary.
     pending: Vec<u8>,
-    consumed: usize,
-    /// The decoded text of the chunk being parsed (GBK files only).
-    decoded: String,
     at_end: bool,
     encoding: &'static str,
     delimiter: u8,
@@ -69,46 +63,48 @@ impl CsvChunks {
         } else {
             "GBK"
         };
-        let header_end = first_record_end(&first[start..]).map_or(first.len(), |end| start + end);
+        let header_end =
+            records::first_record_end(&first[start..]).map_or(first.len(), |end| start + end);
         let mut chunks = CsvChunks {
             path: path.to_path_buf(),
             file,
             headers: Vec::new(),
-            options: polars::prelude::CsvReadOptions::default(),
             pending: first,
-            consumed: header_end,
-            decoded: String::new(),
             at_end,
             encoding,
             delimiter: b',',
             next_line: 2,
             started: false,
         };
-        let header = chunks.text(start..header_end)?.to_string();
-        chunks.delimiter = detect_delimiter(header.lines().next().unwrap_or(""));
-        chunks.headers = header_names(path, header, chunks.delimiter)?;
-        chunks.options = chunk_options(&chunks.headers, chunks.delimiter);
+        let header = chunks.text(header_end)?;
+        let header = std::str::from_utf8(&header[start.min(header.len())..]).map_err(|_| {
+            Error::Encoding {
+                path: path.to_path_buf(),
+            }
+        })?;
+        chunks.delimiter = records::detect_delimiter(header.lines().next().unwrap_or(""));
+        chunks.headers = records::header_names(header, chunks.delimiter);
         Ok(chunks)
     }
 
-    /// `pending[range]` as text.
-    fn text(&mut self, range: std::ops::Range<usize>) -> Result<&str> {
-        let bytes = &self.pending[range];
+    /// The first `end` bytes of `pending`, taken out of it and decoded to UTF-8 (checked by
+    /// [`records::split`] for UTF-8 files).
+    fn text(&mut self, end: usize) -> Result<Buffer> {
+        let mut rest = Vec::with_capacity(CHUNK_BYTES.max(self.pending.len() - end));
+        rest.extend_from_slice(&self.pending[end..]);
+        self.pending.truncate(end);
+        let bytes = std::mem::replace(&mut self.pending, rest);
         if self.encoding == "GBK" {
-            decode_gbk_into(&self.path, bytes, &mut self.decoded)?;
-            return Ok(&self.decoded);
+            return Ok(Buffer::from_vec(
+                decode_gbk(&self.path, &bytes)?.into_bytes(),
+            ));
         }
-        simdutf8::basic::from_utf8(bytes).map_err(|_| Error::Encoding {
-            path: self.path.clone(),
-        })
+        Ok(Buffer::from_vec(bytes))
     }
 
-    /// The range of `pending` holding the next chunk's whole records: at least `CHUNK_BYTES`
-    /// unless the file ends first.
-    fn next_range(&mut self) -> Result<std::ops::Range<usize>> {
-        // Keep only what is not parsed yet, at the front of the buffer.
-        self.pending.drain(..self.consumed);
-        self.consumed = 0;
+    /// The length of the next chunk's whole records at the front of `pending`: at least
+    /// `CHUNK_BYTES` unless the file ends first.
+    fn next_end(&mut self) -> Result<usize> {
         loop {
             if !self.at_end && self.pending.len() < CHUNK_BYTES {
                 let want = (CHUNK_BYTES - self.pending.len()) as u64;
@@ -120,11 +116,10 @@ impl CsvChunks {
                 continue;
             }
             if self.at_end {
-                self.consumed = self.pending.len();
-                return Ok(0..self.pending.len());
+                return Ok(self.pending.len());
             }
             // A record longer than a chunk: read on until it ends.
-            let Some(end) = last_record_end(&self.pending) else {
+            let Some(end) = records::last_record_end(&self.pending) else {
                 let read = (&mut self.file)
                     .take(CHUNK_BYTES as u64)
                     .read_to_end(&mut self.pending)
@@ -132,35 +127,34 @@ impl CsvChunks {
                 self.at_end = read == 0;
                 continue;
             };
-            self.consumed = end;
-            return Ok(0..end);
+            return Ok(end);
         }
     }
 
     fn next_chunk(&mut self) -> Result<Option<RawTable>> {
-        let range = self.next_range()?;
-        let blank = self.pending[range.clone()]
-            .iter()
-            .all(u8::is_ascii_whitespace);
-        if self.started && blank {
+        let end = self.next_end()?;
+        let blank = self.pending[..end].iter().all(u8::is_ascii_whitespace);
+        if self.started && self.at_end && blank {
             return Ok(None);
         }
         self.started = true;
-        let columns = if blank {
-            self.headers.iter().map(|_| no_text()).collect()
-        } else {
-            let (path, options, width) =
-                (self.path.clone(), self.options.clone(), self.headers.len());
-            parse(&path, self.text(range)?, options, width)?
-        };
-        let n = columns.first().map_or(0, |c| c.len()) as u64;
-        let mut raw = RawTable::new(
-            self.headers.clone(),
-            columns,
-            (self.next_line..self.next_line + n).collect(),
-        );
+        let text = self.text(end)?;
+        let split = records::split(text, self.delimiter, self.headers.len(), self.next_line)
+            .map_err(|e| match e {
+                SplitError::NotUtf8 => Error::Encoding {
+                    path: self.path.clone(),
+                },
+                SplitError::TooLong => Error::Parse {
+                    path: self.path.clone(),
+                    message: format!(
+                        "a record from line {} on is 4 GiB or longer; check that its quotes are closed",
+                        self.next_line
+                    ),
+                },
+            })?;
+        self.next_line = split.next_line;
+        let mut raw = RawTable::new(self.headers.clone(), split.columns, split.lines);
         raw.encoding = Some(self.encoding);
-        self.next_line += n;
         Ok(Some(raw))
     }
 }
@@ -196,159 +190,9 @@ pub fn read_whole(path: &Path) -> Result<RawTable> {
     Ok(whole)
 }
 
-/// The end (just past the newline) of the first record of `bytes`; `None` when no record ends
-/// in `bytes`. Quotes are tracked so that a newline inside a quoted field does not end a record.
-/// GBK's second bytes never take the values of `"` or a newline, so this is safe on undecoded
-/// GBK too.
-fn first_record_end(bytes: &[u8]) -> Option<usize> {
-    let mut quoted = false;
-    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
-        if bytes[i] == b'"' {
-            quoted = !quoted;
-        } else if !quoted {
-            return Some(i + 1);
-        }
-    }
-    None
-}
-
-/// The end (just past the newline) of the last record of `bytes`; `None` when no record ends in
-/// `bytes`. A newline is outside quotes when an even number of quotes comes before it, so the
-/// quotes are counted once and the newlines are tried from the end.
-fn last_record_end(bytes: &[u8]) -> Option<usize> {
-    let mut quotes_before = memchr::memchr_iter(b'"', bytes).count();
-    let mut end = bytes.len();
-    loop {
-        let newline = memchr::memrchr(b'\n', &bytes[..end])?;
-        quotes_before -= memchr::memchr_iter(b'"', &bytes[newline..end]).count();
-        if quotes_before.is_multiple_of(2) {
-            return Some(newline + 1);
-        }
-        end = newline;
-    }
-}
-
-/// The delimiter of a header line: the most frequent of `,` tab `;` `|` outside quotes.
-pub fn detect_delimiter(header: &str) -> u8 {
-    let mut counts = [(b',', 0usize), (b'\t', 0), (b';', 0), (b'|', 0)];
-    let mut quoted = false;
-    for b in header.bytes() {
-        if b == b'"' {
-            quoted = !quoted;
-        } else if !quoted && let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
-            c.1 += 1;
-        }
-    }
-    counts
-        .iter()
-        .max_by_key(|(_, n)| *n)
-        .map_or(b',', |(d, _)| *d)
-}
-
-/// The header names of a header line, as polars reads them.
-fn header_names(path: &Path, header: String, delimiter: u8) -> Result<Vec<String>> {
-    use polars::prelude::{CsvParseOptions, CsvReadOptions, SerReader};
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .with_raise_if_empty(false)
-        .with_parse_options(CsvParseOptions::default().with_separator(delimiter))
-        .into_reader_with_file_handle(std::io::Cursor::new(header.into_bytes()))
-        .finish()
-        .map_err(|e| Error::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    Ok(df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect())
-}
-
-/// A text column without rows.
-fn no_text() -> ArrayRef {
-    Arc::new(StringViewArray::from(Vec::<&str>::new()))
-}
-
-/// Options that parse CSV records (no header line) into text columns named `headers`.
-fn chunk_options(headers: &[String], delimiter: u8) -> polars::prelude::CsvReadOptions {
-    use polars::prelude::{CsvParseOptions, CsvReadOptions, DataType, Field, Schema};
-    // Every column as text: types are the contract's business, and raw values go to quarantine as written.
-    let schema: Schema = headers
-        .iter()
-        .map(|h| Field::new(h.as_str().into(), DataType::String))
-        .collect();
-    CsvReadOptions::default()
-        .with_has_header(false)
-        .with_schema(Some(Arc::new(schema)))
-        .with_rechunk(false)
-        // One thread per chunk: the chunks before it are being checked on the other cores. With
-        // this and uncompressed dates, scale 10 took 3% less time (medians of 6 runs).
-        .with_n_threads(Some(1))
-        .with_raise_if_empty(false)
-        .with_parse_options(
-            CsvParseOptions::default()
-                .with_separator(delimiter)
-                .with_truncate_ragged_lines(true),
-        )
-}
-
-/// Parses CSV records with polars (`options` from [`chunk_options`]) into `width` text columns.
-/// Polars parses in parts, in parallel; each column's parts are joined by their views, sharing
-/// the text.
-fn parse(
-    path: &Path,
-    text: &str,
-    options: polars::prelude::CsvReadOptions,
-    width: usize,
-) -> Result<Vec<ArrayRef>> {
-    use polars::prelude::{CompatLevel, PolarsError, SerReader};
-    let parse_err = |message: String| Error::Parse {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut df = options
-        .into_reader_with_file_handle(std::io::Cursor::new(text.as_bytes()))
-        .finish()
-        .map_err(|e: PolarsError| parse_err(e.to_string()))?;
-    df.align_chunks();
-    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); width];
-    for batch in df.iter_chunks(CompatLevel::newest(), false) {
-        for (i, (field, array)) in batch.schema().iter_values().zip(batch.arrays()).enumerate() {
-            parts[i].push(crate::bridge::to_arrow_rs(field, array.clone()).map_err(parse_err)?);
-        }
-    }
-    parts
-        .into_iter()
-        .map(|part| {
-            let part: Vec<&dyn arrow::array::Array> = part.iter().map(AsRef::as_ref).collect();
-            if part.is_empty() {
-                Ok(no_text())
-            } else {
-                arrow::compute::concat(&part).map_err(|e| parse_err(e.to_string()))
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn records_end_outside_quotes() {
-        let text = b"a,b\n1,\"x\ny\"\n2,z\n";
-        assert_eq!(first_record_end(text), Some(4));
-        assert_eq!(first_record_end(&text[4..]), Some(8));
-        assert_eq!(last_record_end(text), Some(text.len()));
-        assert_eq!(
-            last_record_end(&text[..text.len() - 1]),
-            Some(text.len() - 4)
-        );
-        assert_eq!(last_record_end(b"1,\"open\n"), None);
-        assert_eq!(last_record_end(b"1,\"a\"\"\nb\"\n2,\"c\n"), Some(10));
-    }
 
     #[test]
     fn a_file_larger_than_a_chunk_reads_in_chunks_with_every_row() {

@@ -8,6 +8,7 @@ pub mod csv;
 pub mod features;
 pub mod json;
 pub mod parquet;
+pub mod records;
 pub mod workbook;
 
 use std::collections::HashMap;
@@ -62,7 +63,7 @@ impl RawTable {
 pub enum TextColumn<'a> {
     /// Offsets into one buffer.
     Plain(&'a StringArray),
-    /// Views, as polars parses CSV.
+    /// Views, as CSV is split ([`records`]).
     View(&'a StringViewArray),
 }
 
