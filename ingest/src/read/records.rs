@@ -306,7 +306,7 @@ mod tests {
     use crate::read::TextColumn;
 
     /// The cells of `text` split `width` wide, row by row, checked as arrow checks any array.
-    fn rows(text: &str, delimiter: u8, width: usize) -> (Vec<Vec<Option<String>>>, Vec<u64>) {
+    fn split_rows(text: &str, delimiter: u8, width: usize) -> (Vec<Vec<Option<String>>>, Vec<u64>) {
         let split = split(Buffer::from(text.as_bytes()), delimiter, width, 2).unwrap();
         for column in &split.columns {
             column.to_data().validate_full().unwrap();
@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn cells_are_split_unquoted_and_blank_ones_are_null() {
         let text = "张三,\"福建省龙岩市, 新罗区\",,\"\"\r\n\"他说\"\"好\"\"\",13800000000,是,x\r\n";
-        let (rows, lines) = rows(text, b',', 4);
+        let (rows, lines) = split_rows(text, b',', 4);
         assert_eq!(
             rows,
             [
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn short_records_are_padded_long_ones_cut_and_empty_lines_skipped_but_counted() {
         let text = "a\n\n\r\nb,c,d,e\n\"多\n行\",f\ng\th";
-        let (rows, lines) = rows(text, b',', 3);
+        let (rows, lines) = split_rows(text, b',', 3);
         assert_eq!(
             rows,
             [
@@ -376,7 +376,7 @@ mod tests {
         );
         // The record with a newline in quotes starts on line 6 and the next on line 8.
         assert_eq!(lines, [2, 5, 6, 8]);
-        let (rows, _) = rows("g\th\tlonger than twelve bytes\n", b'\t', 3);
+        let (rows, _) = split_rows("g\th\tlonger than twelve bytes\n", b'\t', 3);
         assert_eq!(
             rows,
             [cells(&[
@@ -410,7 +410,7 @@ mod tests {
                 state ^= state << 17;
                 text.push_str(pieces[(state % pieces.len() as u64) as usize]);
             }
-            let (rows, lines) = rows(&text, b',', 3);
+            let (rows, lines) = split_rows(&text, b',', 3);
             assert_eq!(rows.len(), lines.len(), "{text:?}");
             assert!(lines.windows(2).all(|w| w[0] < w[1]), "{text:?}");
         }
