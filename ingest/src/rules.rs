@@ -39,6 +39,9 @@ pub enum Rule {
     WrongPeriod,
     /// Coordinates outside China, or in an unknown coordinate system.
     BadCoordinates,
+    /// A CSV record with more cells than the header names (often a comma left unquoted in a
+    /// cell, which shifts the cells after it).
+    ExtraCells,
     /// A warning, not a rejection: the declared town does not contain the point.
     TownDisagreesWithPoint,
 }
@@ -63,6 +66,7 @@ impl Rule {
             Rule::PartExceedsWhole => "E114",
             Rule::WrongPeriod => "E115",
             Rule::BadCoordinates => "E116",
+            Rule::ExtraCells => "E117",
             Rule::TownDisagreesWithPoint => "W201",
         }
     }
@@ -94,6 +98,9 @@ impl Rule {
             Rule::PartExceedsWhole => "分项数大于合计数，请核实",
             Rule::WrongPeriod => "统计年度与报表期别不一致，请核实",
             Rule::BadCoordinates => "经纬度超出范围或坐标系无法识别，请核实",
+            Rule::ExtraCells => {
+                "此行的单元格比表头多（常因单元格内的逗号未加引号，使后面的内容错位），请核对后重新报送"
+            }
             Rule::TownDisagreesWithPoint => "所填镇街与经纬度所在镇街不一致（已按所填镇街入库）",
         }
     }
@@ -121,6 +128,10 @@ impl Rule {
             Rule::PartExceedsWhole => "a part is larger than its total; check both",
             Rule::WrongPeriod => "the year differs from the return's period",
             Rule::BadCoordinates => "coordinates outside China or in an unknown coordinate system",
+            Rule::ExtraCells => {
+                "the row has more cells than the header (often a comma in a cell without quotes, \
+                 which shifts the cells after it); check it and resubmit"
+            }
             Rule::TownDisagreesWithPoint => {
                 "the declared town does not contain the point (loaded with the declared town)"
             }

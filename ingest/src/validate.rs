@@ -286,6 +286,10 @@ pub fn check(
             }
         }
     }
+    for &(row, cells) in &raw.overlong {
+        let value = format!("{cells} cells, {} headers", raw.headers.len());
+        checks.reject(row, "", String::new(), Rule::ExtraCells, value);
+    }
     if let Some(year) = spec.index("year") {
         let years = ints(year);
         for row in 0..n {

@@ -154,6 +154,7 @@ impl CsvChunks {
             })?;
         self.next_line = split.next_line;
         let mut raw = RawTable::new(self.headers.clone(), split.columns, split.lines);
+        raw.overlong = split.overlong;
         raw.encoding = Some(self.encoding);
         Ok(Some(raw))
     }

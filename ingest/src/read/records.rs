@@ -121,8 +121,10 @@ fn unquote(cell: &str) -> String {
 #[derive(Debug)]
 pub struct Records {
     /// One text column per name; blank cells, and cells that a short record lacks, are null.
-    /// Cells past the last column are dropped.
     pub columns: Vec<ArrayRef>,
+    /// The records with cells past the last column that are not blank: the record's index, and
+    /// its number of cells. Their cells past the last column are not kept.
+    pub overlong: Vec<(usize, usize)>,
     /// The line each record starts on.
     pub lines: Vec<u64>,
     /// The line after the text.
@@ -199,6 +201,9 @@ struct Splitter<'a> {
     unquoted: Vec<u8>,
     /// The column of the next cell.
     column: usize,
+    /// Whether the record has a cell past the last column that is not blank.
+    spills: bool,
+    overlong: Vec<(usize, usize)>,
     lines: Vec<u64>,
 }
 
@@ -211,6 +216,8 @@ impl<'a> Splitter<'a> {
             nulls: (0..width).map(|_| NullBufferBuilder::new(rows)).collect(),
             unquoted: Vec::new(),
             column: 0,
+            spills: false,
+            overlong: Vec::new(),
             lines: Vec::with_capacity(rows),
         }
     }
@@ -220,6 +227,8 @@ impl<'a> Splitter<'a> {
         let column = self.column;
         self.column += 1;
         if column >= self.views.len() {
+            let blank = |b: &u8| b.is_ascii_whitespace() || *b == b'"';
+            self.spills |= !self.bytes[range].iter().all(blank);
             return;
         }
         let mut cell = &self.bytes[range.clone()];
@@ -255,7 +264,10 @@ impl<'a> Splitter<'a> {
             self.views[column].push(0);
             self.nulls[column].append_null();
         }
-        self.column = 0;
+        if self.spills {
+            self.overlong.push((self.lines.len(), self.column));
+        }
+        (self.column, self.spills) = (0, false);
         self.lines.push(line);
     }
 
@@ -280,6 +292,7 @@ impl<'a> Splitter<'a> {
             .collect();
         Records {
             columns,
+            overlong: self.overlong,
             lines: self.lines,
             next_line,
         }
@@ -376,6 +389,11 @@ mod tests {
         );
         // The record with a newline in quotes starts on line 6 and the next on line 8.
         assert_eq!(lines, [2, 5, 6, 8]);
+        let long = split(Buffer::from(text.as_bytes()), b',', 3, 2).unwrap();
+        assert_eq!(long.overlong, [(1, 4)]);
+        // Empty cells past the last column, as spreadsheets write them, are no loss.
+        let trailing = split(Buffer::from(&b"a,b,c,, \r\n"[..]), b',', 3, 2).unwrap();
+        assert_eq!(trailing.overlong, []);
         let (rows, _) = split_rows("g\th\tlonger than twelve bytes\n", b'\t', 3);
         assert_eq!(
             rows,

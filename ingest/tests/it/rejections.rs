@@ -108,3 +108,41 @@ fn a_header_mapped_in_the_configuration_loads() {
         1000.0
     );
 }
+
+#[test]
+fn a_csv_row_with_more_cells_than_headers_is_quarantined_not_shifted() {
+    let (dir, lake) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let file = dir.path().join("350802新罗区_帮扶资金发放_2017.csv");
+    // Ten good rows of 500 yuan, then one whose amount has an unquoted thousands comma: read as
+    // it stands, its amount would be 1 and its count 0.
+    let mut text = String::from("统计年度,发放批次,发放日期,所属镇街,项目,金额（元）,受助人次\n");
+    for batch in 1..=10 {
+        text.push_str(&format!("2017,B{batch},2017-01-05,东城,送温暖,500,2\n"));
+    }
+    text.push_str("2017,B11,2017-02-05,东城,送温暖,1,000,3\n");
+    std::fs::write(&file, text).expect("write");
+    let report = run(&[file], &options(lake.path()));
+    assert_eq!(
+        report.files[0].outcome,
+        Outcome::Partial,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        number(
+            lake.path(),
+            "SELECT SUM(CAST(amount AS DOUBLE)) FROM aid_disbursements"
+        ),
+        5000.0
+    );
+    assert_eq!(
+        number(
+            lake.path(),
+            "SELECT COUNT(*) FROM quarantine WHERE rule = 'extra_cells' AND code = 'E117' AND source_row = 12"
+        ),
+        1.0
+    );
+}
