@@ -32,7 +32,8 @@ pub struct RawTable {
     pub headers: Vec<String>,
     /// One text column per header; blank cells are null.
     pub columns: Vec<ArrayRef>,
-    /// Rows with more cells than headers (CSV only): the row's index, and its number of cells.
+    /// Rows with cells past the last header that are not blank (CSV only): the row's index, and
+    /// its number of cells.
     pub overlong: Vec<(usize, usize)>,
     /// Where each data row is in the file: the line or sheet row (CSV, workbooks), else the
     /// 1-based record number.

@@ -375,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn short_records_are_padded_long_ones_cut_and_empty_lines_skipped_but_counted() {
+    fn short_records_are_padded_long_ones_flagged_and_empty_lines_skipped_but_counted() {
         let text = "a\n\n\r\nb,c,d,e\n\"多\n行\",f\ng\th";
         let (rows, lines) = split_rows(text, b',', 3);
         assert_eq!(
