@@ -185,7 +185,12 @@ pub fn split(
     }
     // The last record when no newline ends it.
     if start < bytes.len() || out.column > 0 {
-        out.end_record(start..bytes.len(), quotes, record_line);
+        let end = if !quoted && bytes[start..].ends_with(b"\r") {
+            bytes.len() - 1
+        } else {
+            bytes.len()
+        };
+        out.end_record(start..end, quotes, record_line);
     }
     // The columns hold `text` (a shared buffer) while `out` reads it.
     Ok(out.finish(text.clone(), line))
@@ -394,6 +399,8 @@ mod tests {
         // Empty cells past the last column, as spreadsheets write them, are no loss.
         let trailing = split(Buffer::from(&b"a,b,c,, \r\n"[..]), b',', 3, 2).unwrap();
         assert_eq!(trailing.overlong, []);
+        let (rows, _) = split_rows("a,b\r", b',', 2);
+        assert_eq!(rows, [cells(&[Some("a"), Some("b")])]);
         let (rows, _) = split_rows("g\th\tlonger than twelve bytes\n", b'\t', 3);
         assert_eq!(
             rows,
