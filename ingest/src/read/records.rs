@@ -59,26 +59,24 @@ pub fn detect_delimiter(header: &str) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
-/// The column names of a header record: a blank name becomes `column_N` (N counted from 1) and a
-/// repeated one gets `_duplicated_K` (K counted from 0), so that every name is distinct.
+/// The column names of a header record: a blank name becomes `column_N` (N counted from 1) and
+/// the K-th repeat of a name becomes `NAME_duplicated_K` (K counted from 0).
 pub fn header_names(header: &str, delimiter: u8) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    let mut repeats = 0;
-    for (i, cell) in cells(header.trim_end_matches(['\r', '\n']), delimiter)
-        .into_iter()
+    let cells = cells(header.trim_end_matches(['\r', '\n']), delimiter);
+    cells
+        .iter()
         .enumerate()
-    {
-        let name = if cell.is_empty() {
-            format!("column_{}", i + 1)
-        } else if names.contains(&cell) {
-            repeats += 1;
-            format!("{cell}_duplicated_{}", repeats - 1)
-        } else {
-            cell
-        };
-        names.push(name);
-    }
-    names
+        .map(|(i, cell)| {
+            let repeats = cells[..i].iter().filter(|c| *c == cell).count();
+            if cell.is_empty() {
+                format!("column_{}", i + 1)
+            } else if repeats > 0 {
+                format!("{cell}_duplicated_{}", repeats - 1)
+            } else {
+                cell.clone()
+            }
+        })
+        .collect()
 }
 
 /// The cells of one record, unquoted.
