@@ -209,9 +209,10 @@ fn hash_ahead(files: &[PathBuf]) -> Vec<PendingHash> {
     let files = files.to_vec();
     std::thread::spawn(move || {
         for (path, sender) in files.iter().zip(senders) {
-            // The ingest stopped: hash no further.
-            if sender.send(content_hash(path)).is_err() {
-                break;
+            // Nobody waits for this hash: the file was skipped or rejected before it was needed,
+            // or the ingest stopped. The files after it still need theirs.
+            if !sender.is_closed() {
+                let _ = sender.send(content_hash(path));
             }
         }
     });

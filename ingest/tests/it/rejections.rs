@@ -146,3 +146,40 @@ fn a_csv_row_with_more_cells_than_headers_is_quarantined_not_shifted() {
         1.0
     );
 }
+
+/// A file rejected before its content hash was needed must not hold up the files after it. The
+/// rejected file is large, so that its hash is still being computed when it is turned away.
+#[test]
+fn a_rejected_file_in_a_folder_does_not_stop_the_returns_after_it() {
+    let (dir, lake) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    // Neither UTF-8 nor GBK text; its name sorts before the returns'.
+    let binary: Vec<u8> = (0..32u32 << 20).map(|i| (i % 251) as u8 | 0x80).collect();
+    std::fs::write(dir.path().join("350802_scan.csv"), binary).expect("write");
+    for (county, town) in [("350802新罗区", "东城"), ("350803永定区", "凤城")] {
+        std::fs::write(
+            dir.path().join(format!("{county}_帮扶资金发放_2017.csv")),
+            format!(
+                "统计年度,发放批次,发放日期,所属镇街,项目,金额（元）,受助人次\n2017,B1,2017-01-05,{town},送温暖,500,2\n"
+            ),
+        )
+        .expect("write");
+    }
+    let report = run(&[dir.path().to_path_buf()], &options(lake.path()));
+    let outcomes: Vec<Outcome> = report.files.iter().map(|f| f.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Rejected, Outcome::Loaded, Outcome::Loaded],
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        number(
+            lake.path(),
+            "SELECT SUM(CAST(amount AS DOUBLE)) FROM aid_disbursements"
+        ),
+        1000.0
+    );
+}
