@@ -219,14 +219,6 @@ fn hash_ahead(files: &[PathBuf]) -> Vec<PendingHash> {
     receivers
 }
 
-/// A content hash already computed.
-fn computed(hash: String) -> PendingHash {
-    let (sender, receiver) = tokio::sync::oneshot::channel();
-    // The receiver is right here: the send cannot fail.
-    let _ = sender.send(Ok(hash));
-    receiver
-}
-
 /// The content hash of a file, once computed.
 async fn wait_for(hash: PendingHash) -> Result<String> {
     hash.await
@@ -307,17 +299,22 @@ struct Submission<'a> {
     table: &'a str,
     county: &'a str,
     period: i32,
+    content_hash: String,
     ingested_at: i64,
 }
 
 impl<'a> Submission<'a> {
-    fn new(table: &'a str, county: &'a str, period: i32) -> Self {
+    fn new(table: &'a str, county: &'a str, period: i32, content_hash: String) -> Self {
         let ingested_at = now_micros();
         Submission {
-            id: format!("{table}-{county}-{period}-{ingested_at}"),
+            id: format!(
+                "{table}-{county}-{period}-{ingested_at}-{}",
+                &content_hash[..8]
+            ),
             table,
             county,
             period,
+            content_hash,
             ingested_at,
         }
     }
@@ -326,12 +323,9 @@ impl<'a> Submission<'a> {
         (self.table.to_string(), self.county.to_string(), self.period)
     }
 
-    /// Records the submission, whose file has `content_hash`: its quarantined rows, then its
-    /// `submissions` row.
-    #[allow(clippy::too_many_arguments)]
+    /// Records the submission: its quarantined rows, then its `submissions` row.
     async fn record(
         self,
-        content_hash: String,
         lake: &Lake,
         path: &Path,
         sheet: Option<&str>,
@@ -354,7 +348,7 @@ impl<'a> Submission<'a> {
                 || source_file.to_string(),
                 |n| n.to_string_lossy().to_string(),
             ),
-            content_hash: content_hash.clone(),
+            content_hash: self.content_hash.clone(),
             outcome: match entry.outcome {
                 Outcome::Rejected => "rejected",
                 Outcome::Partial => "partial",
@@ -372,7 +366,7 @@ impl<'a> Submission<'a> {
             received
                 .entry(self.key())
                 .or_default()
-                .insert(0, content_hash);
+                .insert(0, self.content_hash);
         }
         entry.submission_id = Some(self.id);
         Ok(())
@@ -389,9 +383,14 @@ async fn ingest_reference(
     entry: &mut FileReport,
 ) -> Result<()> {
     entry.table = Some(table.name.to_string());
-    let submission = Submission::new(table.name, CITY, NO_PERIOD);
-    let hash = wait_for(hash).await?;
-    if received_before(received, &submission.key(), &hash, options, entry) {
+    let submission = Submission::new(table.name, CITY, NO_PERIOD, wait_for(hash).await?);
+    if received_before(
+        received,
+        &submission.key(),
+        &submission.content_hash,
+        options,
+        entry,
+    ) {
         return Ok(());
     }
     let raw = read::csv::read_whole(path)?;
@@ -412,7 +411,7 @@ async fn ingest_reference(
         .replace(table.name, vec![batch], None, &[], &submission.id)
         .await?;
     submission
-        .record(hash, lake, path, None, &[], Some(version), received, entry)
+        .record(lake, path, None, &[], Some(version), received, entry)
         .await
 }
 
@@ -451,10 +450,16 @@ async fn ingest_boundaries(
         .clone()
         .unwrap_or_else(|| CITY.to_string());
     entry.county_code = Some(county.clone());
-    let mut submission = Submission::new(regions::REGIONS, &county, NO_PERIOD);
+    let mut submission = Submission::new(regions::REGIONS, &county, NO_PERIOD, hash);
     submission.id = submission_id;
     submission.ingested_at = ingested_at;
-    if received_before(received, &submission.key(), &hash, options, entry) {
+    if received_before(
+        received,
+        &submission.key(),
+        &submission.content_hash,
+        options,
+        entry,
+    ) {
         return Ok(());
     }
     entry.errors = boundaries.rejected.iter().map(|(f, _)| f.clone()).collect();
@@ -487,7 +492,6 @@ async fn ingest_boundaries(
     };
     submission
         .record(
-            hash,
             lake,
             path,
             None,
@@ -559,19 +563,16 @@ async fn ingest_fact_return(
     };
     entry.period = Some(period);
 
-    let submission = Submission::new(contract.spec.name, county, period);
-    // Only a return under a key received before can repeat one: then its content hash is awaited
-    // before anything more is read. Any other return is read at once, while the hash is computed
-    // alongside; it is taken when the return is recorded.
-    let hash = if received.contains_key(&submission.key()) {
-        let known = wait_for(hash).await?;
-        if received_before(received, &submission.key(), &known, options, entry) {
-            return Ok(());
-        }
-        computed(known)
-    } else {
-        hash
-    };
+    let submission = Submission::new(contract.spec.name, county, period, wait_for(hash).await?);
+    if received_before(
+        received,
+        &submission.key(),
+        &submission.content_hash,
+        options,
+        entry,
+    ) {
+        return Ok(());
+    }
     let hash_key = options.hash_key.clone().ok_or_else(|| {
         Error::Usage("no key for hashing ID numbers: set UNIONSTAT_ID_HASH_KEY".into())
     })?;
@@ -620,7 +621,6 @@ async fn ingest_fact_return(
     }
     submission
         .record(
-            wait_for(hash).await?,
             lake,
             path,
             sheet.as_deref(),
