@@ -29,8 +29,8 @@ const ARENA_MAX_OBJECT_SIZE_DEFAULT: c_long = 2 * 1024 * 1024;
 /// mimalloc applies the limit to its pages, not to blocks: blocks of about 84 to 512 KiB share
 /// 4 MiB pages, so they too come from the system and go back when their page empties. Ingest keeps
 /// its per-chunk arrays below that range (`read::csv::CHUNK_BYTES`). Raising the limit to 4 MiB
-/// instead lowered the scale-10 peak to about 180 MiB but tripled the page faults (purged arena
-/// memory touched again): 10% more time.
+/// instead lowered the scale-10 peak to about 180 MiB but tripled the page faults, presumably on
+/// arena memory purged and touched again: about 10% more time in single runs.
 const LARGE_BLOCK_KIB: c_long = 2 * 1024;
 
 /// Sets the allocator's options; call it first thing in `main`, before any other thread starts.
