@@ -13,16 +13,15 @@ use super::{RawTable, decode_gbk};
 use crate::{Error, Result};
 
 /// Bytes of text per chunk (a chunk is extended to the end of its last record). The chunks in
-/// flight hold the peak: with 4 MiB chunks the member registry peaked at about 310 MiB at scale 1
-/// and 430 MiB at scale 10, with 1 MiB chunks at about 240 and 310 MiB (before the allocator gave
-/// large blocks back, `src/allocator.rs`), for about 5% more time.
+/// flight hold the peak, which is why chunks are small: with 4 MiB chunks the member registry
+/// peaked at about 310 MiB at scale 1 and 430 MiB at scale 10.
 ///
 /// Half a MiB keeps each column of a chunk (one 16-byte view per cell, about 5,000 cells) under
-/// mimalloc's 84 KiB medium-block limit. From 1 MiB chunks, each column was a "large" block, which
-/// mimalloc serves from a fresh 4 MiB mapping of its own that it unmaps when freed: at scale 10
-/// that was about 350,000 page faults and 400 `munmap`s with their TLB shootdowns. At 512 KiB,
-/// 120,000 faults; 5% less time and CPU (medians of 6 alternating runs: 3.63 s against 3.83 s),
-/// the same peak memory.
+/// mimalloc's 84 KiB medium-block limit. With 1 MiB chunks each column was a "large" block, which
+/// mimalloc serves from a fresh 4 MiB mapping that it unmaps when freed (`src/allocator.rs`): at
+/// scale 10, about 350,000 page faults and 400 `munmap`s with their TLB shootdowns. At 512 KiB,
+/// 120,000 faults, and 5% less time and CPU (medians of 6 alternating runs: 3.63 s against
+/// 3.83 s) for the same peak memory.
 pub const CHUNK_BYTES: usize = 1 << 19;
 
 /// A CSV file being read chunk by chunk.

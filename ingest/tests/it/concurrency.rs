@@ -4,14 +4,11 @@ use std::path::PathBuf;
 
 use unionstat_ingest::report::Outcome;
 
-use crate::helpers::{LakeSql, generate_into, options, run};
+use crate::helpers::{LakeSql, generate_into, options, returns_and_lake, run};
 
 #[test]
 fn two_ingests_at_once_both_land_whole() {
-    let (raw, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (raw, lake) = returns_and_lake();
     let files = generate_into(raw.path(), 0.2, 8, 0.0);
     // Two counties' returns of the same tables, so both writers race to create and commit them.
     let of = |county: &str| -> Vec<PathBuf> {

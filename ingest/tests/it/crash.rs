@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::helpers::{LakeSql, generate_into, options, run};
+use crate::helpers::{LakeSql, generate_into, options, returns_and_lake, run};
 
 const CHILD_ENV: &str = "UNIONSTAT_CRASH_TEST_CHILD";
 
@@ -22,10 +22,7 @@ fn ingest_in_a_child_process() {
 
 #[test]
 fn an_ingest_killed_mid_way_leaves_whole_returns_only() {
-    let (raw, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (raw, lake) = returns_and_lake();
     let files = generate_into(raw.path(), 0.2, 21, 0.0);
     let expected: HashMap<(String, String, String), u64> = files
         .iter()

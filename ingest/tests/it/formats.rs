@@ -10,7 +10,7 @@ use shapefile::dbase::{self, FieldValue};
 use unionstat_datasets::reference;
 use unionstat_ingest::report::Outcome;
 
-use crate::helpers::{LakeSql, options, run};
+use crate::helpers::{LakeSql, options, returns_and_lake, run};
 
 fn first_town(county: &str) -> String {
     reference::towns_of(county)
@@ -22,10 +22,7 @@ fn first_town(county: &str) -> String {
 
 #[test]
 fn one_return_in_json_ndjson_and_parquet_loads_like_csv() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     let header = [
         "统计年度",
         "发放批次",
@@ -184,10 +181,7 @@ fn zipped_shapefile(dir: &Path, name: &str, ring: &[(f64, f64)], prj: &str) -> s
 
 #[test]
 fn boundaries_load_into_regions_and_a_users_own_replace_the_schematic_ones() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     unionstat_datasets::returns::reference_files::write(dir.path()).expect("reference files");
     let report = run(&[dir.path().to_path_buf()], &options(lake.path()));
     assert!(
@@ -266,10 +260,7 @@ fn boundaries_load_into_regions_and_a_users_own_replace_the_schematic_ones() {
 
 #[test]
 fn points_from_geojson_in_gcj02_load_as_service_sites_placed_in_their_towns() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     let town = unionstat_datasets::geography::region("350802001").expect("东城街道");
     let (x, y) =
         unionstat_datasets::crs::Crs::Gcj02.from_wgs84(town.centroid.x(), town.centroid.y());

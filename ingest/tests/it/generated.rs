@@ -9,14 +9,11 @@ use unionstat_datasets::schema::{FACT_TABLES, Kind};
 use unionstat_ingest::contract::Contract;
 use unionstat_ingest::report::Outcome;
 
-use crate::helpers::{LakeSql, generate_into, options, run};
+use crate::helpers::{LakeSql, generate_into, options, returns_and_lake, run};
 
 #[test]
 fn generated_returns_load_faults_are_quarantined_quirks_repaired_and_corrections_replace() {
-    let (raw, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (raw, lake) = returns_and_lake();
     let (scale, seed) = (1.0, 42);
     let files = generate_into(raw.path(), scale, seed, 0.01);
     let originals: Vec<PathBuf> = files

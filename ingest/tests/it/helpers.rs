@@ -14,6 +14,14 @@ pub fn key() -> HashKey {
     HashKey::new(b"a test key of sufficient length".to_vec()).expect("a key")
 }
 
+/// Two empty folders, removed when dropped: one for the returns, one for the lake.
+pub fn returns_and_lake() -> (tempfile::TempDir, tempfile::TempDir) {
+    (
+        tempfile::tempdir().expect("a folder for the returns"),
+        tempfile::tempdir().expect("a folder for the lake"),
+    )
+}
+
 pub fn options(lake: &Path) -> Options {
     let mut o = Options::new(&lake.to_string_lossy());
     o.hash_key = Some(key());

@@ -1,14 +1,11 @@
 //! Returns ingest refuses, and how it says so.
 
-use crate::helpers::{number, options, run};
+use crate::helpers::{number, options, returns_and_lake, run};
 use unionstat_ingest::report::Outcome;
 
 #[test]
 fn an_unknown_header_names_it_and_the_closest_known_one() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     let file = dir.path().join("350802新罗区_帮扶资金发放_2017.csv");
     std::fs::write(&file, "统计年度,发放批次,发放日期,所属镇街,项目,发放金额（元）,受助人次\n2017,B1,2017-01-05,东城,送温暖,1000,2\n").expect("write");
     let report = run(&[file], &options(lake.path()));
@@ -24,10 +21,7 @@ fn an_unknown_header_names_it_and_the_closest_known_one() {
 
 #[test]
 fn gbk_with_tabs_and_a_bom_file_both_read() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     let text = "统计年度\t发放批次\t发放日期\t所属镇街\t项目\t金额（元）\t受助人次\n2017\tB1\t2017年1月5日\t东城街道\t送温暖\t1.5万\t30\n";
     let gbk = encoding_rs::GBK.encode(text).0.into_owned();
     let a = dir.path().join("350802_帮扶资金发放_2017.csv");
@@ -64,10 +58,7 @@ fn gbk_with_tabs_and_a_bom_file_both_read() {
 
 #[test]
 fn a_dry_run_writes_nothing() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     let file = dir.path().join("350802_帮扶资金发放_2017.csv");
     std::fs::write(&file, "统计年度,发放批次,发放日期,所属镇街,项目,金额（元）,受助人次\n2017,B1,2017-01-05,东城,送温暖,不详,2\n").expect("write");
     let mut opts = options(lake.path());
@@ -84,10 +75,7 @@ fn a_dry_run_writes_nothing() {
 
 #[test]
 fn a_header_mapped_in_the_configuration_loads() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     let file = dir.path().join("350802新罗区_帮扶资金发放_2017.csv");
     std::fs::write(&file, "统计年度,发放批次,发放日期,所属镇街,项目,慰问金总额,受助人次\n2017,B1,2017-01-05,东城,送温暖,1000,2\n").expect("write");
     let mut opts = options(lake.path());
@@ -111,10 +99,7 @@ fn a_header_mapped_in_the_configuration_loads() {
 
 #[test]
 fn a_csv_row_with_more_cells_than_headers_is_quarantined_not_shifted() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     let file = dir.path().join("350802新罗区_帮扶资金发放_2017.csv");
     // Ten good rows of 500 yuan, then one whose amount has an unquoted thousands comma: read as
     // it stands, its amount would be 1 and its count 0.
@@ -151,10 +136,7 @@ fn a_csv_row_with_more_cells_than_headers_is_quarantined_not_shifted() {
 /// rejected file is large, so that its hash is still being computed when it is turned away.
 #[test]
 fn a_rejected_file_in_a_folder_does_not_stop_the_returns_after_it() {
-    let (dir, lake) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (dir, lake) = returns_and_lake();
     // Neither UTF-8 nor GBK text; its name sorts before the returns'.
     let binary: Vec<u8> = (0..32u32 << 20).map(|i| (i % 251) as u8 | 0x80).collect();
     std::fs::write(dir.path().join("350802_scan.csv"), binary).expect("write");
