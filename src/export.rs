@@ -1,8 +1,9 @@
 //! `unionstat export`: one Parquet snapshot of the lake's tables and views, published at once.
 
 use clap::Args;
-use unionstat_dashboard::export::{self, Options, Outcome};
+use unionstat_export::{self as export, Options, Outcome};
 
+use crate::error::Result;
 use crate::sql::runtime;
 
 /// `unionstat export`.
@@ -32,7 +33,7 @@ pub struct ExportArgs {
 }
 
 /// Runs `unionstat export`; exit code 0 whether a snapshot was written or none was needed.
-pub fn run_export(args: &ExportArgs) -> Result<u8, String> {
+pub fn run_export(args: &ExportArgs) -> Result<u8> {
     let options = Options {
         to: args.to.clone(),
         tables: args.tables.clone(),
@@ -45,9 +46,7 @@ pub fn run_export(args: &ExportArgs) -> Result<u8, String> {
         force: args.force,
     };
     let started = std::time::Instant::now();
-    let outcome = runtime()?
-        .block_on(export::run(&args.lake, &options))
-        .map_err(|e| e.to_string())?;
+    let outcome = runtime()?.block_on(export::run(&args.lake, &options))?;
     match outcome {
         Outcome::Published(r) => println!(
             "exported {} tables and views, {} rows in {} Parquet files ({:.1} MiB) to {} in {:.1} s",

@@ -4,9 +4,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
+use unionstat_query::Engine;
 use unionstat_query::config::QueryConfig;
 use unionstat_query::output::{self, Format};
-use unionstat_query::{Engine, EngineOptions};
+
+use crate::config::Config;
+use crate::error::{CliError, Result};
 
 /// Flags shared by `sql` and `serve`.
 #[derive(Debug, Args)]
@@ -14,7 +17,8 @@ pub struct LakeArgs {
     /// The lake: the folder (or object-store URL) `unionstat ingest` wrote.
     #[arg(long)]
     pub lake: String,
-    /// A TOML configuration file; its `[query]` section sets the limits and the Postgres login.
+    /// The configuration file (see the README); its `[query]` section sets the limits and the
+    /// Postgres login, `[serve]` the addresses and `[export]` the scheduled export.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -31,47 +35,34 @@ pub struct SqlArgs {
     query: Option<String>,
 }
 
-pub fn config(args: &LakeArgs) -> Result<QueryConfig, String> {
-    match &args.config {
-        Some(path) => QueryConfig::load(path).map_err(|e| e.message),
-        None => Ok(QueryConfig::default()),
-    }
-}
-
-pub async fn open(args: &LakeArgs, config: &QueryConfig) -> Result<Engine, String> {
-    let defaults = EngineOptions::default();
-    let options = EngineOptions {
-        limits: config.limits(),
-        result_cache: config.result_cache.unwrap_or(defaults.result_cache),
-        ..defaults
-    };
-    let engine = Engine::open(&args.lake, options)
+async fn open(args: &LakeArgs, config: &QueryConfig) -> Result<Engine> {
+    let engine = Engine::open(&args.lake, config.engine_options())
         .await
-        .map_err(|e| e.message)?;
+        .map_err(CliError::Open)?;
     for (view, reason) in engine.missing_views() {
         eprintln!("note: view {view} is not available yet: {reason}");
     }
     Ok(engine)
 }
 
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(CliError::io("cannot start the async runtime"))
 }
 
 /// Runs `unionstat sql`; exit code 0, or 1 when a statement failed.
-pub fn run_sql(args: &SqlArgs) -> Result<u8, String> {
+pub fn run_sql(args: &SqlArgs) -> Result<u8> {
     let format: Format = args
         .format
         .parse()
-        .map_err(|e: unionstat_query::QueryError| e.message)?;
-    let config = config(&args.lake)?;
+        .map_err(|e: unionstat_query::QueryError| CliError::Usage(e.message))?;
+    let config = Config::load(args.lake.config.as_deref())?.query;
     runtime()?.block_on(async {
         let engine = open(&args.lake, &config).await?;
         if let Some(query) = &args.query {
-            let answer = engine.sql(query).await.map_err(|e| e.to_string())?;
+            let answer = engine.sql(query).await?;
             print_answer(&answer, format)?;
             return Ok(0);
         }
@@ -80,11 +71,11 @@ pub fn run_sql(args: &SqlArgs) -> Result<u8, String> {
 }
 
 /// Writes an answer to standard output; a text table ends with its row count.
-fn print_answer(answer: &unionstat_query::Answer, format: Format) -> Result<(), String> {
-    let bytes = output::write(answer, format).map_err(|e| e.to_string())?;
+fn print_answer(answer: &unionstat_query::Answer, format: Format) -> Result<()> {
+    let bytes = output::write(answer, format)?;
     std::io::stdout()
         .write_all(&bytes)
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::io("writing to standard output"))?;
     if format == Format::Table {
         println!("\n({} rows)", answer.rows());
     }
@@ -92,7 +83,7 @@ fn print_answer(answer: &unionstat_query::Answer, format: Format) -> Result<(), 
 }
 
 /// Reads statements until end of input; a failed statement is reported and the next one runs.
-async fn repl(engine: &Engine, format: Format) -> Result<u8, String> {
+async fn repl(engine: &Engine, format: Format) -> Result<u8> {
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!(
@@ -112,10 +103,12 @@ async fn repl(engine: &Engine, format: Format) -> Result<u8, String> {
                     "      ...> "
                 }
             );
-            std::io::stdout().flush().map_err(|e| e.to_string())?;
+            std::io::stdout()
+                .flush()
+                .map_err(CliError::io("writing to standard output"))?;
         }
         let Some(line) = lines.next() else { break };
-        pending.push_str(&line.map_err(|e| e.to_string())?);
+        pending.push_str(&line.map_err(CliError::io("reading standard input"))?);
         pending.push('\n');
         if !pending.trim_end().ends_with(';') {
             continue;

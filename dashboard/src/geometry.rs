@@ -5,10 +5,10 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type};
 use geo_traits::to_geo::ToGeoGeometry;
 use serde_json::{Map, Value};
-use unionstat_query::{Answer, QueryError};
+use unionstat_query::{Answer, ErrorCode, QueryError};
 
 fn failed(message: String) -> QueryError {
-    QueryError::new("internal", message)
+    QueryError::new(ErrorCode::Internal, message)
 }
 
 /// A FeatureCollection: each row's `geometry` column (WKB) is the feature's geometry and every

@@ -2,28 +2,25 @@
 //! one axum router over the query engine. The dashboard never reads Parquet itself; every number
 //! it shows is the answer of a SQL statement run by [`unionstat_query::Engine`] within its guards.
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::Arc;
-//! use unionstat_query::{Engine, EngineOptions};
+//! The whole server (engine, HTTP, Postgres, export schedule) is built by [`app::App::build`]:
 //!
-//! let engine = Arc::new(Engine::open("data/lake", EngineOptions::default()).await?);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! let exports = Arc::new(unionstat_dashboard::schedule::ExportJobs::new(None));
-//! axum::serve(listener, unionstat_dashboard::router(engine, exports)).await?;
+//! ```no_run
+//! # async fn run() -> Result<(), unionstat_dashboard::app::AppError> {
+//! use unionstat_dashboard::app::{App, AppConfig};
+//!
+//! let app = App::build(AppConfig::new("data/lake", "127.0.0.1:8080", "127.0.0.1:5433")).await?;
+//! println!("dashboard at http://{}/", app.http_addr());
+//! app.serve_until(async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await?;
 //! # Ok(())
 //! # }
 //! ```
 
 mod api;
+pub mod app;
 mod assets;
-pub mod export;
 mod geometry;
-mod indicators;
 mod params;
-pub mod publish;
 mod respond;
-pub mod schedule;
 mod telemetry;
 
 use std::sync::Arc;
@@ -33,14 +30,13 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
 use tower::ServiceExt as _;
+use unionstat_export::ExportJobs;
 use unionstat_query::Engine;
-
-pub use indicators::INDICATORS;
 
 /// Everything the dashboard serves: the web UI, its JSON API, the SQL routes of
 /// [`unionstat_query::http`], `/api/openapi.json`, `/healthz` and `/metrics`; `exports` is the
 /// scheduled export whose runs `/api/exports` lists.
-pub fn router(engine: Arc<Engine>, exports: Arc<schedule::ExportJobs>) -> Router {
+pub fn router(engine: Arc<Engine>, exports: Arc<ExportJobs>) -> Router {
     let state = api::AppState::new(engine.clone(), exports);
     let telemetry = state.telemetry.clone();
     Router::new()
@@ -86,7 +82,7 @@ pub async fn warm_up(router: Router) {
                 .max()
         });
     let Some(year) = latest else { return };
-    let metric = INDICATORS[0].key;
+    let metric = unionstat_query::indicators::INDICATORS[0].key;
     for uri in [
         "/api/indicators".to_string(),
         "/api/industries".to_string(),

@@ -3,17 +3,16 @@
 
 use std::collections::HashMap;
 
-use unionstat_query::QueryError;
+use unionstat_query::indicators::{self, Indicator};
 use unionstat_query::output::Format;
-
-use crate::indicators::{self, Indicator};
+use unionstat_query::{ErrorCode, QueryError};
 
 /// The parameters of one request, as sent.
 #[derive(Debug)]
 pub struct Params(HashMap<String, String>);
 
 fn bad(message: String) -> QueryError {
-    QueryError::new("bad_request", message)
+    QueryError::new(ErrorCode::BadRequest, message)
 }
 
 impl Params {
@@ -151,18 +150,18 @@ impl Params {
         }
     }
 
-    /// Free text to search for, as a SQL string literal.
+    /// Free text to search for, as typed (the statement quotes it).
     pub fn text(&self, name: &str) -> Result<Option<String>, QueryError> {
         match self.get(name) {
             None => Ok(None),
             Some(t) if t.chars().count() > 50 => Err(bad(format!(
                 "`{name}` is longer than 50 characters; search for a shorter part of the name"
             ))),
-            Some(t) => Ok(Some(literal(t))),
+            Some(t) => Ok(Some(t.to_string())),
         }
     }
 
-    /// `kind` of service site, as a SQL string literal.
+    /// `kind` of service site.
     pub fn site_kind(&self) -> Result<Option<String>, QueryError> {
         const KINDS: [&str; 4] = [
             "妈妈小屋",
@@ -172,18 +171,13 @@ impl Params {
         ];
         match self.get("kind") {
             None => Ok(None),
-            Some(k) if KINDS.contains(&k) => Ok(Some(literal(k))),
+            Some(k) if KINDS.contains(&k) => Ok(Some(k.to_string())),
             Some(k) => Err(bad(format!(
                 "`kind={k}` is not a kind of service site; use one of {}",
                 KINDS.join(", ")
             ))),
         }
     }
-}
-
-/// `text` as a SQL string literal.
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 #[cfg(test)]
@@ -227,15 +221,6 @@ mod tests {
             e.message.contains("unknown parameter `yeer`"),
             "{}",
             e.message
-        );
-    }
-
-    #[test]
-    fn search_text_cannot_break_out_of_its_literal() {
-        let p = params(&[("q", "x' OR '1'='1")], &["q"]).expect("known");
-        assert_eq!(
-            p.text("q").expect("short").as_deref(),
-            Some("'x'' OR ''1''=''1'")
         );
     }
 }

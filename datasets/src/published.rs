@@ -86,6 +86,75 @@ pub fn indicator(key: &str) -> Option<&'static PublishedIndicator> {
     published_indicators().iter().find(|i| i.key == key)
 }
 
+/// Published figures no detail table holds, with the reason.
+pub const NOT_REPRODUCIBLE: [(&str, &str); 20] = [
+    (
+        "regulations_adopted",
+        "internal rules of the Party group; no table records them",
+    ),
+    (
+        "labour_contest_participation_rate",
+        "the article does not say what the 80% is a share of",
+    ),
+    (
+        "wage_offer_replies",
+        "contradicts wage_offers_sent (27万 replies to 3.3万 offers); the data keeps replies within offers, 2.7万 in all",
+    ),
+    (
+        "national_advanced_candidates",
+        "a grooming programme for national honours; not a reported fact",
+    ),
+    (
+        "excellent_union_cadres",
+        "people honoured; the returns carry no cadre register",
+    ),
+    (
+        "provincial_demo_town_unions",
+        "titles of town unions; not in the returns",
+    ),
+    (
+        "town_union_cadres",
+        "staffing of town unions; not in the returns",
+    ),
+    (
+        "industry_union_federations",
+        "industry federations are not grassroots unions and have no return",
+    ),
+    (
+        "cultural_palace_investment",
+        "a city construction project, not union statistics",
+    ),
+    (
+        "cultural_palace_opening_year",
+        "a date, not a measure of the returns",
+    ),
+    ("honours_received", "honours of the city federation itself"),
+    (
+        "years_rated_advanced",
+        "performance ratings of the city federation itself",
+    ),
+    (
+        "terms_civilised_unit",
+        "titles of the city federation itself",
+    ),
+    (
+        "model_workers_tree_planting",
+        "a photo caption's round figure",
+    ),
+    ("sports_games_edition", "an ordinal in a photo caption"),
+    (
+        "team_leader_training_target",
+        "a round figure in a programme's name",
+    ),
+    ("pairing_units", "a round figure in a programme's name"),
+    ("pairing_cadres", "a round figure in a programme's name"),
+    (
+        "visiting_enterprises",
+        "a round figure in a programme's name",
+    ),
+    ("visiting_workers", "a round figure in a programme's name"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

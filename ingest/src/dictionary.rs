@@ -1,9 +1,7 @@
 //! The data dictionary: every table's columns as the lake stores them, with the headers returns
 //! may use, printed by `unionstat schema [TABLE]`.
 
-use unionstat_datasets::schema::Kind;
-
-use crate::contract::{CONTRACTS, Contract};
+use unionstat_tables::{CONTRACTS, Contract, Kind};
 
 fn type_name(kind: Kind) -> &'static str {
     match kind {

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use crate::contract::Contract;
 use crate::lake::{self, BatchSender, Lake};
 use crate::read::Chunks;
 use crate::run::Progress;
 use crate::validate::{self, AcrossChunks, Checked, Context, Finding};
 use crate::{Error, Result};
+use unionstat_tables::Contract;
 
 /// What validating a whole return found.
 #[derive(Debug, Default)]
@@ -155,6 +155,10 @@ fn validate_all(
 }
 
 /// The threads that check chunks, one per core, kept for the whole run.
+#[allow(
+    clippy::expect_used,
+    reason = "a process that cannot start threads cannot ingest anything either"
+)]
 static CHECKERS: LazyLock<rayon::ThreadPool> = LazyLock::new(|| {
     rayon::ThreadPoolBuilder::new()
         .thread_name(|i| format!("unionstat-check-{i}"))
@@ -270,14 +274,10 @@ mod tests {
     /// there, not at its first appearance at the end of the chunk before.
     #[test]
     fn chunks_checked_in_parallel_are_finished_in_file_order() {
-        let contract = crate::contract::contract("members").expect("the member registry");
+        let contract = unionstat_tables::contract("members").expect("the member registry");
         let columns = HEADERS
             .iter()
-            .map(|h| {
-                contract
-                    .resolve(h, &HashMap::new())
-                    .expect("a known header")
-            })
+            .map(|h| crate::headers::resolve(contract, h, &HashMap::new()).expect("a known header"))
             .collect();
         let ret = FactReturn {
             contract,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use unionstat_datasets::reference;
 
-use crate::contract::{CONTRACTS, Contract};
+use unionstat_tables::{CONTRACTS, Contract};
 
 /// What the user said on the command line, overriding what files say.
 #[derive(Debug, Clone, Default)]

@@ -11,12 +11,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use delta_kernel::expressions::Scalar;
 use deltalake::datafusion::prelude::SessionContext;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake::kernel::{Action, Add, StructType};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::record_batch::RecordBatchWriter;
 use deltalake::writer::{DeltaWriter, WriteMode};
-use deltalake::{DeltaTable, FilterOp, FilterValue};
+use deltalake::{DeltaTable, DeltaTableError, FilterOp, FilterValue};
 use futures::TryStreamExt;
 use indexmap::IndexMap;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -24,8 +24,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use url::Url;
 
-use crate::contract::Contract;
 use crate::{Error, Result};
+use unionstat_tables::Contract;
 
 /// Name of the table of rejected rows.
 pub const QUARANTINE: &str = "quarantine";
@@ -115,7 +115,7 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
     for name in opaque
         .iter()
         .map(String::as_str)
-        .chain(crate::contract::RETURN_CONSTANTS)
+        .chain(unionstat_tables::RETURN_CONSTANTS)
     {
         builder = builder.set_column_statistics_enabled(column(name), EnabledStatistics::None);
     }
@@ -142,10 +142,34 @@ pub fn writer_properties(contract: &Contract) -> WriterProperties {
     builder.build()
 }
 
-fn delta_err(table: &str) -> impl Fn(deltalake::DeltaTableError) -> Error + '_ {
-    move |e| Error::Lake {
-        table: table.to_string(),
-        message: e.to_string(),
+/// Whether deltalake refused a commit because another writer committed that version first.
+fn is_conflict(e: &DeltaTableError) -> bool {
+    matches!(
+        e,
+        DeltaTableError::VersionAlreadyExists(_)
+            | DeltaTableError::Transaction {
+                source: TransactionError::VersionAlreadyExists(_)
+                    | TransactionError::CommitConflict(_)
+                    | TransactionError::MaxCommitAttempts(_)
+            }
+    )
+}
+
+fn delta_err(table: &str) -> impl Fn(DeltaTableError) -> Error + '_ {
+    move |e| {
+        let table = table.to_string();
+        if is_conflict(&e) {
+            Error::Conflict {
+                table,
+                source: Box::new(e),
+            }
+        } else {
+            Error::Lake {
+                table,
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            }
+        }
     }
 }
 
@@ -306,6 +330,7 @@ impl Lake {
                 return Err(Error::Lake {
                     table: name,
                     message,
+                    source: None,
                 });
             }
             Lake::commit_return(table, &name, adds, period, &county, commit).await
@@ -320,6 +345,7 @@ impl Lake {
         let columns: StructType = schema.as_ref().try_into_kernel().map_err(|e| Error::Lake {
             table: name.to_string(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         })?;
         if table.version().is_some() {
             let found = table.snapshot().map_err(delta_err(name))?.schema();
@@ -343,6 +369,7 @@ impl Lake {
                         "the table was written by another version of unionstat ({}); ingest the returns into a new lake folder",
                         changed.join("; ")
                     ),
+                    source: None,
                 });
             }
             return Ok(table);
@@ -416,7 +443,7 @@ impl Lake {
         loop {
             match write(self.writable(name).await?).await {
                 Ok(t) => return Ok(t.version().unwrap_or(0) as i64),
-                Err(e) if attempt < 5 && is_conflict_text(&e.to_string()) => {
+                Err(e) if attempt < 5 && is_conflict(&e) => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
                 }
@@ -438,6 +465,7 @@ impl Lake {
         let df_err = |e: deltalake::datafusion::error::DataFusionError| Error::Lake {
             table: SUBMISSIONS.into(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         };
         let provider = submissions.table_provider().await.map_err(df_err)?;
         ctx.register_table("submissions", provider)
@@ -472,21 +500,6 @@ impl Lake {
         }
         Ok(out)
     }
-}
-
-/// Whether an error means another writer committed first (so the write may be tried again).
-pub fn is_conflict(e: &Error) -> bool {
-    match e {
-        Error::Lake { message, .. } => is_conflict_text(message),
-        _ => false,
-    }
-}
-
-fn is_conflict_text(text: &str) -> bool {
-    let text = text.to_lowercase();
-    text.contains("conflict")
-        || text.contains("version") && text.contains("already exists")
-        || text.contains("concurrent")
 }
 
 /// The schema of the `submissions` table.
@@ -601,7 +614,7 @@ mod tests {
     async fn a_table_written_with_other_column_types_is_refused() {
         let dir = tempfile::tempdir().expect("a folder");
         let lake = Lake::open(&dir.path().to_string_lossy()).expect("a lake");
-        let members = crate::contract::contract("members").expect("members");
+        let members = unionstat_tables::contract("members").expect("members");
         let now = members.lake_schema();
         let earlier: Vec<arrow::datatypes::Field> = now
             .fields()
@@ -630,7 +643,7 @@ mod tests {
 
     #[test]
     fn the_member_registry_is_written_with_delta_encodings_and_its_id_hashes_bare() {
-        let members = crate::contract::contract("members").expect("members");
+        let members = unionstat_tables::contract("members").expect("members");
         let props = writer_properties(members);
         let path = |name: &str| ColumnPath::from(name);
         assert_eq!(

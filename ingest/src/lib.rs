@@ -14,9 +14,9 @@
 //! ```
 
 pub mod config;
-pub mod contract;
 pub mod dictionary;
 pub mod facts;
+pub mod headers;
 pub mod identify;
 pub mod keys;
 pub mod lake;
@@ -74,8 +74,21 @@ pub enum Error {
     Lake {
         /// The table.
         table: String,
-        /// What deltalake said.
+        /// What went wrong.
         message: String,
+        /// The error behind it, when deltalake or DataFusion gave one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// Another writer committed to the table first; the write may be tried again on the new
+    /// version.
+    #[error("lake table {table}: another writer committed first ({source})")]
+    Conflict {
+        /// The table.
+        table: String,
+        /// What deltalake said.
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
     },
     /// Arrow could not assemble a batch (a bug).
     #[error("internal error assembling rows: {0}")]

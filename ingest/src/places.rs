@@ -9,7 +9,7 @@ use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use unionstat_datasets::geography::{self, Level};
 use unionstat_datasets::reference;
 
-use crate::contract::header_key;
+use crate::headers::header_key;
 
 /// Resolves town names of one county's returns.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use geo::{Centroid, Geometry, MultiPolygon};
 use unionstat_datasets::geography::{self, Level};
 use unionstat_datasets::reference;
 
-use crate::contract::header_key;
+use crate::headers::header_key;
 use crate::identify;
 use crate::places::Towns;
 use crate::read::features::Features;

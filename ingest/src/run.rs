@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use tracing::Instrument as _;
 use unionstat_datasets::crs::Crs;
+use unionstat_tables::{CONTRACTS, Contract};
 
-use crate::contract::{CONTRACTS, Contract, edit_distance, header_key};
 use crate::facts::{self, FactReturn};
+use crate::headers::{all_headers, edit_distance, header_key, resolve};
 use crate::identify::{self, Overrides};
 use crate::lake::{self, Lake, SubmissionRecord};
 use crate::pii::HashKey;
@@ -117,15 +119,21 @@ pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
             p.file_started(index, total, &path);
         }
         let mut entry = FileReport::new(&path.display().to_string());
-        match ingest_file(&path, hash, options, &lake, &mut received, &mut entry).await {
+        let span = tracing::info_span!("return", file = %path.display());
+        let ingested = ingest_file(&path, hash, options, &lake, &mut received, &mut entry)
+            .instrument(span)
+            .await;
+        match ingested {
             Ok(()) => {}
-            Err(e @ (Error::Lake { .. } | Error::Arrow(_))) => return Err(e),
+            Err(e @ (Error::Lake { .. } | Error::Conflict { .. } | Error::Arrow(_))) => {
+                return Err(e);
+            }
             Err(e) => {
                 entry.outcome = Outcome::Rejected;
                 entry.message = Some(e.to_string());
             }
         }
-        tracing::info!(file = %entry.file, outcome = ?entry.outcome, loaded = entry.rows_loaded, quarantined = entry.rows_quarantined, "return");
+        tracing::debug!(file = %entry.file, outcome = ?entry.outcome, loaded = entry.rows_loaded, quarantined = entry.rows_quarantined, "return");
         if let Some(p) = &options.progress {
             p.file_done(&entry);
         }
@@ -146,7 +154,7 @@ fn table_from_headers(
                 c,
                 headers
                     .iter()
-                    .filter(|h| c.resolve(h, mapping).is_some())
+                    .filter(|h| resolve(c, h, mapping).is_some())
                     .count(),
             )
         })
@@ -324,6 +332,10 @@ impl<'a> Submission<'a> {
     }
 
     /// Records the submission: its quarantined rows, then its `submissions` row.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "where the rows came from, what became of them and the run's running state are separate things"
+    )]
     async fn record(
         self,
         lake: &Lake,
@@ -512,7 +524,7 @@ async fn ingest_fact_return(
     entry: &mut FileReport,
 ) -> Result<()> {
     let named = options.overrides.table.as_deref().map(|t| {
-        crate::contract::contract(t).ok_or_else(|| {
+        unionstat_tables::contract(t).ok_or_else(|| {
             Error::Usage(format!(
                 "--table {t}: no such table; tables are {}",
                 table_names()
@@ -597,7 +609,7 @@ async fn ingest_fact_return(
     let mut attempt = 0;
     let (tally, version) = loop {
         match facts::load(ret.clone(), chunks, target, options.progress.clone()).await {
-            Err(e) if attempt < 5 && lake::is_conflict(&e) => {
+            Err(Error::Conflict { .. }) if attempt < 5 => {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
                 chunks = open()?;
@@ -649,16 +661,14 @@ fn resolve_columns(
 ) -> Result<Vec<usize>> {
     let mut columns = Vec::with_capacity(raw.headers.len());
     for header in &raw.headers {
-        match contract.resolve(header, mapping) {
+        match resolve(contract, header, mapping) {
             Some(c) => columns.push(c),
             None => {
                 let key = header_key(header);
-                let nearest = contract
-                    .all_headers()
+                let nearest = all_headers(contract)
                     .min_by_key(|h| edit_distance(&key, &header_key(h)))
                     .unwrap_or("");
-                let column = contract
-                    .resolve(nearest, mapping)
+                let column = resolve(contract, nearest, mapping)
                     .map_or("", |c| contract.spec.columns[c].name);
                 return Err(Error::Usage(format!(
                     "unknown header 「{header}」 in a {} return; the closest known header is 「{nearest}」 (column {column}). \

@@ -18,16 +18,16 @@ use deltalake::DeltaTable;
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::error::{QueryError, Result};
+use crate::error::{ErrorCode, QueryError, Result};
 
 /// Tables ingest writes, in the order `GET /api/tables` lists them.
 pub fn known_tables() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = unionstat_datasets::schema::FACT_TABLES
+    let mut names: Vec<&'static str> = unionstat_tables::FACT_TABLES
         .iter()
         .map(|t| t.name)
         .collect();
     names.extend([
-        unionstat_datasets::schema::MEMBERS.name,
+        unionstat_tables::MEMBERS.name,
         "regions",
         "industries",
         "published_indicators",
@@ -133,14 +133,18 @@ pub fn lake_url(location: &str) -> Result<Url> {
     let path = std::path::Path::new(location);
     let absolute = path.canonicalize().map_err(|e| {
         QueryError::new(
-            "lake",
+            ErrorCode::Lake,
             format!(
                 "the lake folder {location} cannot be read ({e}); run `unionstat ingest` first or check --lake"
             ),
         )
     })?;
-    Url::from_directory_path(&absolute)
-        .map_err(|()| QueryError::new("lake", format!("{} is not a folder", absolute.display())))
+    Url::from_directory_path(&absolute).map_err(|()| {
+        QueryError::new(
+            ErrorCode::Lake,
+            format!("{} is not a folder", absolute.display()),
+        )
+    })
 }
 
 impl Catalog {
@@ -161,9 +165,9 @@ impl Catalog {
 
     /// The URL of table `name`.
     pub fn table_url(&self, name: &str) -> Result<Url> {
-        self.root
-            .join(&format!("{name}/"))
-            .map_err(|e| QueryError::new("lake", format!("bad table location {name}: {e}")))
+        self.root.join(&format!("{name}/")).map_err(|e| {
+            QueryError::new(ErrorCode::Lake, format!("bad table location {name}: {e}"))
+        })
     }
 
     /// Opens table `name` at its newest version, or `None` when the lake does not hold it.
@@ -173,7 +177,7 @@ impl Catalog {
             let log = url
                 .to_file_path()
                 .map(|p| p.join("_delta_log"))
-                .map_err(|()| QueryError::new("lake", format!("bad path {url}")))?;
+                .map_err(|()| QueryError::new(ErrorCode::Lake, format!("bad path {url}")))?;
             if !log.is_dir() {
                 return Ok(None);
             }

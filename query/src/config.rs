@@ -1,5 +1,5 @@
 //! The configuration file's `[query]` section: the guards' limits and the Postgres login.
-//! Command-line flags and `UNIONSTAT_PG_USER` / `UNIONSTAT_PG_PASSWORD` override it.
+//! The environment, command-line flags and `UNIONSTAT_PG_USER` / `UNIONSTAT_PG_PASSWORD` override it.
 //!
 //! ```toml
 //! [query]
@@ -12,19 +12,11 @@
 //! pg_password = "change me"
 //! ```
 
-use std::path::Path;
 use std::time::Duration;
 
-use crate::error::{QueryError, Result};
+use crate::EngineOptions;
 use crate::guard::Limits;
 use crate::pg::Credentials;
-
-/// The whole file; other sections belong to other commands.
-#[derive(Debug, Default, serde::Deserialize)]
-struct File {
-    #[serde(default)]
-    query: QueryConfig,
-}
 
 /// Settings of the SQL engine and its endpoints.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -47,19 +39,6 @@ pub struct QueryConfig {
 }
 
 impl QueryConfig {
-    /// Reads the `[query]` section of the file at `path`.
-    pub fn load(path: &Path) -> Result<QueryConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            QueryError::new(
-                "bad_request",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        let file: File = toml::from_str(&text)
-            .map_err(|e| QueryError::new("bad_request", format!("{}: {e}", path.display())))?;
-        Ok(file.query)
-    }
-
     /// The limits, defaults where the file is silent.
     pub fn limits(&self) -> Limits {
         let d = Limits::default();
@@ -71,6 +50,16 @@ impl QueryConfig {
             max_rows: self.max_rows.unwrap_or(d.max_rows),
             max_concurrent: self.max_concurrent.unwrap_or(d.max_concurrent).max(1),
             queue_wait: d.queue_wait,
+        }
+    }
+
+    /// The engine's options: these limits and the result cache, defaults elsewhere.
+    pub fn engine_options(&self) -> EngineOptions {
+        let defaults = EngineOptions::default();
+        EngineOptions {
+            limits: self.limits(),
+            result_cache: self.result_cache.unwrap_or(defaults.result_cache),
+            ..defaults
         }
     }
 

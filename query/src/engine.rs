@@ -25,9 +25,10 @@ use datafusion::sql::parser::Statement as DfStatement;
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 use crate::catalog::{Catalog, lake_url};
-use crate::error::{QueryError, Result};
+use crate::error::{ErrorCode, QueryError, Result};
 use crate::group_by_code::GroupByCode;
 use crate::guard::{self, Limits};
 use crate::time_travel::TableAt;
@@ -294,6 +295,11 @@ impl Engine {
 
     /// Runs one user statement within the guards.
     pub async fn sql(&self, sql: &str) -> Result<Answer> {
+        let span = tracing::info_span!("query", sql = %sql);
+        self.sql_in_span(sql).instrument(span).await
+    }
+
+    async fn sql_in_span(&self, sql: &str) -> Result<Answer> {
         let statement = guard::parse(sql)?;
         let versions = Arc::new(self.refresh(false).await?);
         let key = format!("{versions:?}\u{0}{sql}");
@@ -309,6 +315,11 @@ impl Engine {
 
     /// Runs a statement parsed elsewhere (the Postgres endpoint parses its own).
     pub async fn statement(&self, statement: DfStatement) -> Result<Answer> {
+        let span = tracing::info_span!("query", sql = %statement);
+        self.statement_in_span(statement).instrument(span).await
+    }
+
+    async fn statement_in_span(&self, statement: DfStatement) -> Result<Answer> {
         guard::check(&statement)?;
         let versions = Arc::new(self.refresh(false).await?);
         Ok(self.run(statement, versions).await?.0)
@@ -374,14 +385,14 @@ impl Engine {
             .await
             .map_err(|_| {
                 QueryError::new(
-                    "busy",
+                    ErrorCode::Busy,
                     format!(
                         "{} queries are already running and none finished within {:?}; try again shortly",
                         limits.max_concurrent, limits.queue_wait
                     ),
                 )
             })?
-            .map_err(|_| QueryError::new("internal", "the query slots are closed"))?;
+            .map_err(|_| QueryError::new(ErrorCode::Internal, "the query slots are closed"))?;
         let work = async {
             let physical = planning.await?;
             let schema = physical.schema();
@@ -393,7 +404,7 @@ impl Engine {
                 rows += batch.num_rows();
                 if rows > limits.max_rows {
                     return Err(QueryError::new(
-                        "too_many_rows",
+                        ErrorCode::TooManyRows,
                         format!(
                             "the result has more than {} rows; add LIMIT, filter or aggregate, \
                              or take whole tables from a Parquet export",
@@ -413,7 +424,7 @@ impl Engine {
             .await
             .map_err(|_| {
                 QueryError::new(
-                    "timeout",
+                    ErrorCode::Timeout,
                     format!(
                         "the query ran longer than {:?} and was cancelled; filter or aggregate earlier",
                         limits.timeout

@@ -247,7 +247,7 @@ impl Groups {
         let key = aggregate.group_expr().expr()[0].0.clone();
         let keys = match key.data_type(&aggregate.input_schema())? {
             DataType::Int64 => Keys::Int(IntKeys::default()),
-            _ => Keys::Text(TextKeys::default()),
+            _ => Keys::Text(Box::default()),
         };
         Ok(Groups {
             key,
@@ -331,7 +331,7 @@ impl Groups {
 
 /// The distinct values of the key column seen so far, numbered by group.
 enum Keys {
-    Text(TextKeys),
+    Text(Box<TextKeys>),
     Int(IntKeys),
 }
 

@@ -11,7 +11,7 @@ use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{Statement, visit_relations};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 
-use crate::error::{QueryError, Result};
+use crate::error::{ErrorCode, QueryError, Result};
 
 /// Bounds on every user query.
 #[derive(Debug, Clone)]
@@ -50,11 +50,16 @@ pub fn sql_options() -> SQLOptions {
 
 /// Parses `sql` into the one statement a user may run.
 pub fn parse(sql: &str) -> Result<DfStatement> {
-    let mut statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})
-        .map_err(|e| QueryError::new("invalid_sql", format!("the SQL does not parse: {e}")))?;
+    let mut statements =
+        DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {}).map_err(|e| {
+            QueryError::new(
+                ErrorCode::InvalidSql,
+                format!("the SQL does not parse: {e}"),
+            )
+        })?;
     if statements.len() != 1 {
         return Err(QueryError::new(
-            "invalid_sql",
+            ErrorCode::InvalidSql,
             format!(
                 "send exactly one statement; this text holds {}",
                 statements.len()
@@ -63,7 +68,7 @@ pub fn parse(sql: &str) -> Result<DfStatement> {
     }
     let statement = statements
         .pop_front()
-        .ok_or_else(|| QueryError::new("invalid_sql", "the SQL is empty"))?;
+        .ok_or_else(|| QueryError::new(ErrorCode::InvalidSql, "the SQL is empty"))?;
     check(&statement)?;
     Ok(statement)
 }
@@ -107,7 +112,7 @@ pub fn check_sql(statement: &Statement) -> Result<()> {
     });
     if let ControlFlow::Break(name) = named_file {
         return Err(QueryError::new(
-            "file_access",
+            ErrorCode::FileAccess,
             format!(
                 "{name} names a file or URL; queries read only the lake's tables and views \
                  (`GET /api/tables` or `SHOW TABLES` lists them)"
@@ -126,7 +131,7 @@ pub fn check_plan(plan: &LogicalPlan) -> Result<()> {
 
 fn read_only(what: &str) -> QueryError {
     QueryError::new(
-        "read_only",
+        ErrorCode::ReadOnly,
         format!(
             "{what} is not allowed: SQL here is read-only (SELECT, WITH, EXPLAIN, SHOW); \
              data enters the lake only through `unionstat ingest`"
@@ -151,7 +156,7 @@ mod tests {
     use super::*;
 
     fn code(sql: &str) -> &'static str {
-        parse(sql).err().map_or("ok", |e| e.code)
+        parse(sql).err().map_or("ok", |e| e.code.as_str())
     }
 
     #[test]

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::engine::Engine;
-use crate::error::QueryError;
+use crate::error::{ErrorCode, QueryError};
 use crate::output::{self, Format};
 
 impl IntoResponse for QueryError {
@@ -49,11 +49,14 @@ async fn sql(
             .unwrap_or(Format::Json),
     };
     let sql = std::str::from_utf8(&body).map_err(|_| {
-        QueryError::new("bad_request", "the request body must be SQL text in UTF-8")
+        QueryError::new(
+            ErrorCode::BadRequest,
+            "the request body must be SQL text in UTF-8",
+        )
     })?;
     if sql.trim().is_empty() {
         return Err(QueryError::new(
-            "bad_request",
+            ErrorCode::BadRequest,
             "the request body is empty; send the SQL as the body of the POST",
         ));
     }

@@ -22,12 +22,14 @@ pub mod error;
 pub mod group_by_code;
 pub mod guard;
 pub mod http;
+pub mod indicators;
 pub mod output;
+pub mod panels;
 pub mod pg;
 pub mod scan;
 pub mod time_travel;
 pub mod views;
 
 pub use engine::{Answer, Engine, EngineOptions};
-pub use error::{QueryError, Result};
+pub use error::{ErrorCode, QueryError, Result};
 pub use guard::Limits;

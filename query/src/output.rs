@@ -7,7 +7,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use crate::engine::Answer;
-use crate::error::{QueryError, Result};
+use crate::error::{ErrorCode, QueryError, Result};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ impl FromStr for Format {
             "parquet" => Ok(Format::Parquet),
             "xlsx" => Ok(Format::Xlsx),
             other => Err(QueryError::new(
-                "bad_request",
+                ErrorCode::BadRequest,
                 format!("unknown format {other}; use table, csv, json, arrow, parquet or xlsx"),
             )),
         }
@@ -88,7 +88,7 @@ impl Format {
 
 fn failed(what: &str, e: impl std::fmt::Display) -> QueryError {
     QueryError::new(
-        "internal",
+        ErrorCode::Internal,
         format!("writing the result as {what} failed: {e}"),
     )
 }

@@ -44,7 +44,7 @@ use futures::Sink;
 use tokio::net::TcpListener;
 
 use crate::engine::{Answer, Engine};
-use crate::error::{QueryError, Result};
+use crate::error::{ErrorCode, QueryError, Result};
 use crate::guard;
 
 /// Who may log in.
@@ -306,8 +306,12 @@ pub async fn serve(
     // A clone shares the engine's state: pg_catalog and the Postgres functions registered here
     // are seen by the engine that runs the queries.
     let mut ctx = engine.context().clone();
-    setup_pg_catalog(&ctx, "datafusion", Arc::new(AuthManager::new()))
-        .map_err(|e| QueryError::new("internal", format!("setting up pg_catalog failed: {e}")))?;
+    setup_pg_catalog(&ctx, "datafusion", Arc::new(AuthManager::new())).map_err(|e| {
+        QueryError::new(
+            ErrorCode::Internal,
+            format!("setting up pg_catalog failed: {e}"),
+        )
+    })?;
     datafusion_postgres::datafusion_pg_functions::register_all(&mut ctx);
     let ctx = Arc::new(ctx);
     let hooks: Vec<Arc<dyn QueryHook>> = vec![
@@ -317,7 +321,7 @@ pub async fn serve(
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
     ];
-    let salt: Vec<u8> = (0..16).map(|_| rand_byte()).collect();
+    let salt = random_bytes::<16>()?.to_vec();
     let login = Arc::new(Login {
         salted: gen_salted_password(&credentials.password, &salt, ITERATIONS),
         user: credentials.user,
@@ -335,7 +339,7 @@ pub async fn serve(
     });
     let listener = TcpListener::bind(addr).await.map_err(|e| {
         QueryError::new(
-            "bad_request",
+            ErrorCode::BadRequest,
             format!(
                 "cannot listen for Postgres clients on {addr}: {e}; choose another --pg address"
             ),
@@ -343,7 +347,7 @@ pub async fn serve(
     })?;
     let bound = listener
         .local_addr()
-        .map_err(|e| QueryError::new("internal", e.to_string()))?;
+        .map_err(|e| QueryError::new(ErrorCode::Internal, e.to_string()))?;
     tokio::spawn(async move {
         loop {
             match listener.accept().await {
@@ -366,10 +370,30 @@ pub async fn serve(
     Ok(bound)
 }
 
-/// A random byte for the SCRAM salt, from the standard library's randomly seeded hasher.
-fn rand_byte() -> u8 {
-    use std::hash::{BuildHasher, RandomState};
-    (RandomState::new().hash_one(std::time::Instant::now()) & 0xff) as u8
+/// `N` bytes from the operating system's secure random source, for salts and passwords.
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        QueryError::new(
+            ErrorCode::Internal,
+            format!("the system's random source failed: {e}"),
+        )
+    })?;
+    Ok(bytes)
+}
+
+impl Credentials {
+    /// A login for `user` with a password of 16 random bytes in hex, made up for one run.
+    pub fn generated(user: &str) -> Result<Credentials> {
+        let password = random_bytes::<16>()?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Credentials {
+            user: user.to_string(),
+            password,
+        })
+    }
 }
 
 /// User and password from `UNIONSTAT_PG_USER` and `UNIONSTAT_PG_PASSWORD`, when both are set.

@@ -689,7 +689,7 @@ fn reconciliation() -> String {
         .map(|(table, figures)| unpivot("", ("key", "computed"), figures, table))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let reasons = unionstat_datasets::calibration::NOT_REPRODUCIBLE
+    let reasons = unionstat_datasets::published::NOT_REPRODUCIBLE
         .iter()
         .map(|(key, why)| format!("({}, {})", sql_text(key), sql_text(why)))
         .collect::<Vec<_>>()

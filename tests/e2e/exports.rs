@@ -210,7 +210,7 @@ fn an_export_killed_half_way_leaves_the_last_snapshot_whole() {
         first,
         "LATEST still names the whole snapshot"
     );
-    assert_eq!(snapshots(to.path()), [first.clone()]);
+    assert_eq!(snapshots(to.path()), std::slice::from_ref(&first));
     verify(&to.path().join("snapshots").join(&first));
     let partial = std::fs::read_dir(&staging)
         .expect("staging")

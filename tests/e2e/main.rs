@@ -1,5 +1,6 @@
 //! End-to-end tests of the `unionstat` binary as a user runs it.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+// Tests say on standard error what they skipped and what they measured.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stderr)]
 
 mod browser;
 mod dashboard;

@@ -82,11 +82,11 @@ impl Server {
         });
         let mut printed = Vec::new();
         loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(600))
-                .unwrap_or_else(|_| {
-                    panic!("no dashboard address printed:\n{}", printed.join("\n"))
-                });
+            let Ok(line) = rx.recv_timeout(Duration::from_secs(600)) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no dashboard address printed:\n{}", printed.join("\n"));
+            };
             if let Some(url) = line.strip_prefix("Dashboard: http://") {
                 let addr = url.trim_end_matches('/').to_string();
                 printed.push(line);

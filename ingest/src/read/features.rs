@@ -330,7 +330,7 @@ fn field_text(value: FieldValue) -> Option<String> {
     match value {
         FieldValue::Character(s) => s.map(|s| s.trim().to_string()),
         FieldValue::Memo(s) => Some(s),
-        FieldValue::Numeric(n) => n.map(|n| format_number(n)),
+        FieldValue::Numeric(n) => n.map(format_number),
         FieldValue::Float(n) => n.map(|n| format_number(f64::from(n))),
         FieldValue::Integer(n) => Some(n.to_string()),
         FieldValue::Double(n) | FieldValue::Currency(n) => Some(format_number(n)),

@@ -17,8 +17,8 @@ use std::path::Path;
 use arrow::array::{Array, ArrayRef, AsArray, StringArray, StringViewArray};
 use unionstat_datasets::crs::Crs;
 
-use crate::contract::Contract;
 use crate::{Error, Result};
+use unionstat_tables::Contract;
 
 /// Rows per chunk for formats read record by record (JSON lines, Parquet).
 pub const CHUNK_ROWS: usize = 65_536;

@@ -43,7 +43,7 @@ struct ParquetChunks {
 }
 
 impl ParquetChunks {
-    fn to_text(&mut self, batch: &RecordBatch) -> Result<RawTable> {
+    fn text_of(&mut self, batch: &RecordBatch) -> Result<RawTable> {
         let columns = batch
             .columns()
             .iter()
@@ -67,7 +67,7 @@ impl Iterator for ParquetChunks {
         match self.reader.next() {
             Some(Ok(batch)) => {
                 self.started = true;
-                Some(self.to_text(&batch))
+                Some(self.text_of(&batch))
             }
             Some(Err(e)) => Some(Err(Error::Parse {
                 path: self.path.clone(),

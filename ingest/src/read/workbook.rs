@@ -9,9 +9,9 @@ use arrow::array::{ArrayRef, StringArray};
 use calamine::{Data, Reader};
 
 use super::RawTable;
-use crate::contract::{CONTRACTS, Contract};
 use crate::normalise::excel_serial_to_days;
 use crate::{Error, Result};
+use unionstat_tables::{CONTRACTS, Contract};
 
 fn cell_text(d: &Data) -> Option<String> {
     match d {
@@ -42,7 +42,7 @@ fn header_score(
             cells
                 .iter()
                 .flatten()
-                .filter(|h| c.resolve(h, mapping).is_some())
+                .filter(|h| crate::headers::resolve(c, h, mapping).is_some())
                 .count()
         })
         .max()

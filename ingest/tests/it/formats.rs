@@ -182,7 +182,7 @@ fn zipped_shapefile(dir: &Path, name: &str, ring: &[(f64, f64)], prj: &str) -> s
 #[test]
 fn boundaries_load_into_regions_and_a_users_own_replace_the_schematic_ones() {
     let (dir, lake) = returns_and_lake();
-    unionstat_datasets::returns::reference_files::write(dir.path()).expect("reference files");
+    unionstat_generator::returns::reference_files::write(dir.path()).expect("reference files");
     let report = run(&[dir.path().to_path_buf()], &options(lake.path()));
     assert!(
         report

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use unionstat_datasets::generate;
-use unionstat_datasets::schema::{FACT_TABLES, Kind};
-use unionstat_ingest::contract::Contract;
+use unionstat_generator::generate;
 use unionstat_ingest::report::Outcome;
+use unionstat_tables::Contract;
+use unionstat_tables::{FACT_TABLES, Kind};
 
 use crate::helpers::{LakeSql, generate_into, options, returns_and_lake, run};
 
@@ -97,7 +97,7 @@ fn generated_returns_load_faults_are_quarantined_quirks_repaired_and_corrections
         by_table.entry(q[5].to_string()).or_default().push(q);
     }
     for (table, qs) in by_table {
-        let contract = unionstat_ingest::contract::contract(&table).expect("a table");
+        let contract = unionstat_tables::contract(&table).expect("a table");
         let names: Vec<String> = contract
             .spec
             .columns

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Array, RecordBatch};
 use deltalake::datafusion::prelude::SessionContext;
-use unionstat_datasets::generate;
-use unionstat_datasets::returns::{self, Options as GenOptions};
+use unionstat_generator::generate;
+use unionstat_generator::returns::{self, Options as GenOptions};
 use unionstat_ingest::pii::HashKey;
 use unionstat_ingest::{Options, Report, ingest};
 

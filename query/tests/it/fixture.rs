@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use unionstat_datasets::generate::Generator;
-use unionstat_datasets::returns::{self, Options as GenOptions};
+use unionstat_generator::generate::Generator;
+use unionstat_generator::returns::{self, Options as GenOptions};
 use unionstat_ingest::pii::HashKey;
 use unionstat_query::{Engine, EngineOptions, Limits};
 

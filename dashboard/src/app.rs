@@ -1,0 +1,146 @@
+//! The whole server of `unionstat serve`, built in one call so that the command line and tests
+//! start it the same way: the engine over the lake, the HTTP router (dashboard, API, SQL), the
+//! Postgres endpoint and the export schedule. Addresses may name port 0; [`App`] tells the ports
+//! the system chose.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), unionstat_dashboard::app::AppError> {
+//! use unionstat_dashboard::app::{App, AppConfig};
+//!
+//! let app = App::build(AppConfig::new("data/lake", "127.0.0.1:0", "127.0.0.1:0")).await?;
+//! let url = format!("http://{}/api/tables", app.http_addr());
+//! app.serve_until(std::future::pending()).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use unionstat_export::{ExportConfig, ExportJobs};
+use unionstat_query::config::QueryConfig;
+use unionstat_query::pg::Credentials;
+use unionstat_query::{Engine, QueryError};
+
+/// What the server is built from.
+#[derive(Debug, Default)]
+pub struct AppConfig {
+    /// The lake: a folder or an object-store URL.
+    pub lake: String,
+    /// Address of the dashboard, the API and SQL over HTTP.
+    pub http: String,
+    /// Address of the Postgres endpoint.
+    pub pg: String,
+    /// The engine's limits, its result cache and the Postgres login.
+    pub query: QueryConfig,
+    /// The scheduled export, if any.
+    pub export: Option<ExportConfig>,
+    /// The Postgres login when `query` has none; without either the endpoint stays off.
+    pub fallback_login: Option<Credentials>,
+}
+
+impl AppConfig {
+    /// A server of `lake` on these addresses, with the engine's defaults and no export.
+    pub fn new(lake: &str, http: &str, pg: &str) -> Self {
+        AppConfig {
+            lake: lake.to_string(),
+            http: http.to_string(),
+            pg: pg.to_string(),
+            ..AppConfig::default()
+        }
+    }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The lake could not be opened or the Postgres endpoint not set up.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The HTTP address could not be bound.
+    #[error("cannot listen on {addr}: {source}; choose another --http address")]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP server failed while serving.
+    #[error("the HTTP server stopped: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A built server, listening, not yet serving HTTP requests.
+#[derive(Debug)]
+pub struct App {
+    engine: Arc<Engine>,
+    exports: Arc<ExportJobs>,
+    lake: String,
+    listener: tokio::net::TcpListener,
+    http_addr: SocketAddr,
+    pg: Option<(String, SocketAddr)>,
+}
+
+impl App {
+    /// Opens the lake, binds the HTTP address and starts the Postgres endpoint (when a login is
+    /// configured). Must be called within a Tokio runtime.
+    pub async fn build(config: AppConfig) -> Result<App, AppError> {
+        let engine = Arc::new(Engine::open(&config.lake, config.query.engine_options()).await?);
+        for (view, reason) in engine.missing_views() {
+            tracing::warn!(view, "the view is not available yet: {reason}");
+        }
+        let pg = match config.query.credentials().or(config.fallback_login) {
+            Some(login) => {
+                let user = login.user.clone();
+                let addr = unionstat_query::pg::serve(engine.clone(), &config.pg, login).await?;
+                Some((user, addr))
+            }
+            None => None,
+        };
+        let listener = tokio::net::TcpListener::bind(&config.http)
+            .await
+            .map_err(|source| AppError::Bind {
+                addr: config.http.clone(),
+                source,
+            })?;
+        let http_addr = listener.local_addr().map_err(|source| AppError::Bind {
+            addr: config.http.clone(),
+            source,
+        })?;
+        Ok(App {
+            engine,
+            exports: Arc::new(ExportJobs::new(config.export)),
+            lake: config.lake,
+            listener,
+            http_addr,
+            pg,
+        })
+    }
+
+    /// Where the dashboard, the API and SQL over HTTP answer.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The Postgres endpoint's login user and address, when it is on.
+    pub fn pg(&self) -> Option<(&str, SocketAddr)> {
+        self.pg.as_ref().map(|(user, addr)| (user.as_str(), *addr))
+    }
+
+    /// Serves HTTP and runs the export schedule until `shutdown` completes, then finishes the
+    /// requests in flight. The first answers of the landing page are computed at once.
+    pub async fn serve_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
+        tokio::spawn(self.exports.clone().run_on_schedule(self.lake.clone()));
+        let router = crate::router(self.engine, self.exports);
+        tokio::spawn(crate::warm_up(router.clone()));
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(AppError::Serve)
+    }
+}

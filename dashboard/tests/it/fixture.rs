@@ -1,0 +1,92 @@
+//! The lake the tests read: the generator's clean Longyan returns at scale 0.2, loaded by ingest
+//! once per test run, and a plain HTTP/1.1 client for the server's own socket.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use unionstat_generator::generate::Generator;
+use unionstat_generator::returns::{self, Options};
+use unionstat_ingest::pii::HashKey;
+
+/// The lake, built on first use.
+pub fn lake() -> &'static Path {
+    static LAKE: OnceLock<PathBuf> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard-fixture");
+        let _ = std::fs::remove_dir_all(&root);
+        let (data, lake) = (root.join("data"), root.join("lake"));
+        let options = Options {
+            seed: 42,
+            scale: 0.2,
+            dirty_rate: 0.0,
+            members: false,
+        };
+        returns::write_all(&data, &mut Generator::new(0.2, 42), &options).expect("returns");
+        let paths = vec![data.join("reference"), data.join("returns")];
+        let location = lake.to_string_lossy().to_string();
+        std::thread::spawn(move || {
+            let mut options = unionstat_ingest::Options::new(&location);
+            options.hash_key =
+                Some(HashKey::new(b"a test key of sufficient length".to_vec()).expect("key"));
+            let report = tokio::runtime::Runtime::new()
+                .expect("runtime")
+                .block_on(unionstat_ingest::ingest(&paths, &options))
+                .expect("ingest runs");
+            assert_eq!(report.exit_code(), 0, "{}", report.summary());
+        })
+        .join()
+        .expect("ingest thread");
+        lake
+    })
+}
+
+/// The lake's location as `AppConfig` takes it.
+pub fn lake_location() -> String {
+    lake().to_string_lossy().to_string()
+}
+
+/// An answer: status and body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// `GET path` on the server at `addr`, over a connection of its own.
+pub async fn get(addr: std::net::SocketAddr, path: &str) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sends");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("reads");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "the helper reads whole bodies only: {head}"
+    );
+    Reply {
+        status,
+        body: raw[split + 4..].to_vec(),
+    }
+}
