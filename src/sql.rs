@@ -45,8 +45,12 @@ async fn open(args: &LakeArgs, config: &QueryConfig) -> Result<Engine> {
     Ok(engine)
 }
 
+/// The async runtime of every subcommand. Its threads plan and run queries, which recurse once
+/// per level of a statement's nesting: 8 MiB stacks (the main thread's size) leave room beyond
+/// the guard's limit, which measured within Tokio's default of 2 MiB.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(8 << 20)
         .enable_all()
         .build()
         .map_err(CliError::io("cannot start the async runtime"))

@@ -19,6 +19,7 @@ mod api;
 pub mod app;
 mod assets;
 mod geometry;
+mod origin;
 mod params;
 mod respond;
 mod telemetry;
@@ -45,6 +46,7 @@ pub fn router(engine: Arc<Engine>, exports: Arc<ExportJobs>) -> Router {
         .merge(assets::routes())
         .route("/api/openapi.json", get(assets::openapi))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(origin::same_origin))
         .layer(axum::middleware::from_fn_with_state(
             telemetry,
             telemetry::record,

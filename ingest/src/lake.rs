@@ -194,6 +194,41 @@ impl Lake {
         Ok(Lake { root })
     }
 
+    /// Waits until no other ingest writes to this lake, and keeps it so until the returned file
+    /// is dropped (or the process ends, however it ends: the operating system releases the
+    /// lock). Two ingests of the same returns then apply each once: the second reads what the
+    /// first applied only after the first has finished. The lock is `_system/ingest.lock` in a
+    /// lake folder; a lake behind a URL has none, and relies on Delta's conflict detection,
+    /// which refuses the later of two conflicting commits.
+    pub async fn lock_for_ingest(&self) -> Result<Option<std::fs::File>> {
+        let Ok(root) = self.root.to_file_path() else {
+            return Ok(None);
+        };
+        let folder = root.join("_system");
+        std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+        let path = folder.join("ingest.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !told {
+                        tracing::warn!(lock = %path.display(), "another ingest is writing to this lake; waiting for it to finish");
+                        told = true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+
     /// The URL of table `name`.
     pub fn table_url(&self, name: &str) -> Result<Url> {
         self.root

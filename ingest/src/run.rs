@@ -106,7 +106,14 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let files = collect_files(paths)?;
     let lake = Lake::open(&options.lake)?;
-    // What this lake has received, read once and kept up to date as returns are applied.
+    // One ingest writes at a time; a dry run writes nothing and does not wait.
+    let _lock = if options.dry_run {
+        None
+    } else {
+        lake.lock_for_ingest().await?
+    };
+    // What this lake has received, read once (after the lock) and kept up to date as returns
+    // are applied.
     let mut received = lake.content_hashes().await?;
     let mut report = Report {
         files: Vec::new(),

@@ -2,7 +2,9 @@
 //! with the semantic views, spatial functions and `table_at`, that runs each user statement
 //! inside the guards and remembers answers until a table they could read changes.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use datafusion::physical_plan::coop::CooperativeExec;
@@ -22,11 +25,12 @@ use datafusion::physical_plan::unnest::UnnestExec;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
-use futures::StreamExt;
+use futures::{FutureExt as _, StreamExt};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
+use crate::bounded;
 use crate::catalog::{Catalog, lake_url};
 use crate::error::{ErrorCode, QueryError, Result};
 use crate::group_by_code::GroupByCode;
@@ -181,6 +185,24 @@ fn repeatable(plan: &LogicalPlan) -> bool {
     !varies
 }
 
+/// The error for a query that panicked inside the engine: the connection and the server carry
+/// on, and the log keeps the panic with the statement (the `query` span holds it).
+fn panicked(panic: &(dyn Any + Send)) -> QueryError {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    tracing::error!(panic = %what, "a query panicked");
+    QueryError::new(
+        ErrorCode::Internal,
+        format!(
+            "the query failed inside the engine ({what}); this is a fault of the server, \
+             not of the SQL: the statement is in the server's log for a report"
+        ),
+    )
+}
+
 /// The SQL engine.
 pub struct Engine {
     ctx: SessionContext,
@@ -238,6 +260,7 @@ impl Engine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         geodatafusion::register(&ctx);
+        bounded::register(&ctx, &ctx.runtime_env().memory_pool);
         let catalog = Arc::new(Catalog::new(lake_url(location)?, options.refresh_interval));
         ctx.register_udtf("table_at", Arc::new(TableAt::new(catalog.clone())));
         let engine = Engine {
@@ -397,10 +420,15 @@ impl Engine {
             let physical = planning.await?;
             let schema = physical.schema();
             let mut stream = execute_stream(physical, self.ctx.task_ctx())?;
+            // The answer counts against the memory limit while it is collected.
+            let held =
+                MemoryConsumer::new("query answer").register(&self.ctx.runtime_env().memory_pool);
             let mut batches = Vec::new();
             let mut rows = 0;
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
+                held.try_grow(batch.get_array_memory_size())
+                    .map_err(QueryError::from)?;
                 rows += batch.num_rows();
                 if rows > limits.max_rows {
                     return Err(QueryError::new(
@@ -420,17 +448,17 @@ impl Engine {
                 versions,
             })
         };
-        tokio::time::timeout(limits.timeout, work)
-            .await
-            .map_err(|_| {
-                QueryError::new(
-                    ErrorCode::Timeout,
-                    format!(
-                        "the query ran longer than {:?} and was cancelled; filter or aggregate earlier",
-                        limits.timeout
-                    ),
-                )
-            })?
+        match tokio::time::timeout(limits.timeout, AssertUnwindSafe(work).catch_unwind()).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(panic)) => Err(panicked(panic.as_ref())),
+            Err(_) => Err(QueryError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the query ran longer than {:?} and was cancelled; filter or aggregate earlier",
+                    limits.timeout
+                ),
+            )),
+        }
     }
 
     /// The physical plan kept for statement `key` at these table versions.

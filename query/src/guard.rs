@@ -10,6 +10,9 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{Statement, visit_relations};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::Parser as SqlParser;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::{ErrorCode, QueryError, Result};
 
@@ -48,8 +51,150 @@ pub fn sql_options() -> SQLOptions {
         .with_allow_statements(false)
 }
 
+/// How deeply a statement's expressions and set operations may nest, counted by [`nesting`].
+/// Planning and running a statement recurses once per level; a thousand levels of each kind
+/// measured well within a 2 MiB thread stack, and the server's threads have 8 MiB.
+pub const MAX_NESTING: usize = 1_000;
+
+/// An upper bound on how deeply the statement in `sql` nests, from its tokens alone, so that a
+/// text that would nest too deeply is refused before anything recursive (parsing, planning,
+/// even dropping the syntax tree) touches it. Each bracket counts one level; within a bracket,
+/// a chain of operators nests once per operator, and a chain of `AND`/`OR` once per keyword plus
+/// the longest chain of other operators between them. Commas and clause keywords end a chain.
+/// Set operations (`UNION`, `INTERSECT`, `EXCEPT`) count for their whole bracket.
+pub fn nesting(sql: &str) -> usize {
+    /// One bracket's chains.
+    #[derive(Default)]
+    struct Level {
+        sets: usize,
+        logical: usize,
+        other: usize,
+        other_max: usize,
+    }
+    impl Level {
+        fn depth(&self) -> usize {
+            1 + self.sets + self.logical + self.other_max
+        }
+    }
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        // The parser says what is wrong with a text that does not tokenize.
+        return 0;
+    };
+    let mut levels = vec![Level::default()];
+    // The sum of the levels' depths, kept as tokens change them.
+    let mut total = 1;
+    let mut deepest = total;
+    for token in &tokens {
+        let Some(level) = levels.last_mut() else {
+            break;
+        };
+        let before = level.depth();
+        match token {
+            Token::LParen | Token::LBracket => {
+                levels.push(Level::default());
+                total += 1;
+                deepest = deepest.max(total);
+                continue;
+            }
+            Token::RParen | Token::RBracket => {
+                if levels.len() > 1 {
+                    levels.pop();
+                    total -= before;
+                }
+                continue;
+            }
+            Token::Comma | Token::SemiColon => {
+                level.logical = 0;
+                level.other = 0;
+                level.other_max = 0;
+            }
+            Token::Word(word) => match word.keyword {
+                Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT | Keyword::MINUS => {
+                    level.sets += 1;
+                    (level.logical, level.other, level.other_max) = (0, 0, 0);
+                }
+                Keyword::AND | Keyword::OR | Keyword::NOT | Keyword::XOR => {
+                    level.logical += 1;
+                    level.other = 0;
+                }
+                Keyword::IS
+                | Keyword::LIKE
+                | Keyword::ILIKE
+                | Keyword::SIMILAR
+                | Keyword::BETWEEN
+                | Keyword::IN
+                | Keyword::COLLATE
+                | Keyword::AT
+                | Keyword::OVERLAPS => {
+                    level.other += 1;
+                    level.other_max = level.other_max.max(level.other);
+                }
+                Keyword::SELECT
+                | Keyword::FROM
+                | Keyword::WHERE
+                | Keyword::GROUP
+                | Keyword::HAVING
+                | Keyword::ORDER
+                | Keyword::LIMIT
+                | Keyword::OFFSET
+                | Keyword::WHEN
+                | Keyword::THEN
+                | Keyword::ELSE
+                | Keyword::END
+                | Keyword::ON
+                | Keyword::JOIN
+                | Keyword::AS
+                | Keyword::WITH => {
+                    (level.logical, level.other, level.other_max) = (0, 0, 0);
+                }
+                _ => {}
+            },
+            Token::EOF
+            | Token::Whitespace(_)
+            | Token::Number(..)
+            | Token::Char(_)
+            | Token::Period
+            | Token::Placeholder(_)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::NationalStringLiteral(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::HexStringLiteral(_)
+            | Token::SingleQuotedByteStringLiteral(_)
+            | Token::DoubleQuotedByteStringLiteral(_) => {}
+            // Every other token is an operator: `+`, `||`, `::`, `->`, `=`, `~`, ...
+            _ => {
+                level.other += 1;
+                level.other_max = level.other_max.max(level.other);
+            }
+        }
+        total = total + level.depth() - before;
+        deepest = deepest.max(total);
+    }
+    deepest
+}
+
+/// Refuses a text that nests deeper than [`MAX_NESTING`].
+pub fn check_nesting(sql: &str) -> Result<()> {
+    let depth = nesting(sql);
+    if depth > MAX_NESTING {
+        return Err(QueryError::new(
+            ErrorCode::InvalidSql,
+            format!(
+                "the statement nests too deeply: its operators, brackets or set operations \
+                 chain about {depth} levels deep, and the limit is {MAX_NESTING}; use \
+                 `col IN (a, b, ...)` instead of long OR chains, or split the statement"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses `sql` into the one statement a user may run.
 pub fn parse(sql: &str) -> Result<DfStatement> {
+    check_nesting(sql)?;
     let mut statements =
         DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {}).map_err(|e| {
             QueryError::new(
@@ -58,19 +203,30 @@ pub fn parse(sql: &str) -> Result<DfStatement> {
             )
         })?;
     if statements.len() != 1 {
-        return Err(QueryError::new(
-            ErrorCode::InvalidSql,
-            format!(
-                "send exactly one statement; this text holds {}",
-                statements.len()
-            ),
-        ));
+        return Err(several(statements.len()));
     }
     let statement = statements
         .pop_front()
         .ok_or_else(|| QueryError::new(ErrorCode::InvalidSql, "the SQL is empty"))?;
     check(&statement)?;
     Ok(statement)
+}
+
+/// Refuses a text of more than one statement, or one that nests too deeply. A text that does not parse passes: the parser
+/// that runs it says what is wrong.
+pub fn one_statement(sql: &str) -> Result<()> {
+    check_nesting(sql)?;
+    match SqlParser::parse_sql(&PostgreSqlDialect {}, sql) {
+        Ok(statements) if statements.len() > 1 => Err(several(statements.len())),
+        _ => Ok(()),
+    }
+}
+
+fn several(count: usize) -> QueryError {
+    QueryError::new(
+        ErrorCode::InvalidSql,
+        format!("send exactly one statement; this text holds {count}"),
+    )
 }
 
 /// Refuses anything but a read-only statement over the lake's tables.
@@ -177,6 +333,38 @@ mod tests {
         assert_eq!(code("EXPLAIN DELETE FROM regions"), "read_only");
         assert_eq!(code("SET datafusion.execution.batch_size = 1"), "read_only");
         assert_eq!(code("SELECT 1; SELECT 2"), "invalid_sql");
+    }
+
+    fn chain(op: &str, n: usize) -> String {
+        format!("SELECT {}", vec!["1"; n].join(op))
+    }
+
+    #[test]
+    fn nesting_bounds_operator_chains_brackets_and_set_operations() {
+        assert_eq!(nesting("SELECT 1"), 1);
+        assert_eq!(nesting(&chain(" + ", 1000)), 1000);
+        assert_eq!(code(&chain(" + ", 1000)), "ok");
+        assert_eq!(code(&chain(" + ", 1001)), "invalid_sql");
+        assert_eq!(code(&chain(" || ", 5000)), "invalid_sql");
+        assert_eq!(
+            code(&vec!["SELECT 1"; 2000].join(" UNION ALL ")),
+            "invalid_sql"
+        );
+        assert_eq!(code(&vec!["SELECT 1"; 900].join(" UNION ALL ")), "ok");
+        // `a = 1 AND b = 2 AND ...` nests once per AND, plus the comparison.
+        let ands: Vec<String> = (0..900).map(|i| format!("code <> '{i}'")).collect();
+        let sql = format!("SELECT * FROM regions WHERE {}", ands.join(" AND "));
+        assert_eq!(nesting(&sql), 901);
+        // Long lists and many columns do not nest.
+        let list: Vec<String> = (0..20_000).map(|i| i.to_string()).collect();
+        let sql = format!("SELECT * FROM regions WHERE code IN ({})", list.join(", "));
+        assert!(nesting(&sql) < 5, "{}", nesting(&sql));
+        let columns: Vec<String> = (0..5_000).map(|i| format!("{i} + {i}")).collect();
+        assert!(nesting(&format!("SELECT {}", columns.join(", "))) < 5);
+        // Brackets count, closed ones no longer do.
+        assert_eq!(nesting("SELECT ((1 + 2)) + (3)"), 4);
+        let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert_eq!(code(&deep), "invalid_sql");
     }
 
     #[test]

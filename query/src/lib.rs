@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bounded;
 pub mod catalog;
 pub mod config;
 pub mod engine;

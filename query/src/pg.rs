@@ -10,17 +10,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::ParamValues;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::common::{DFSchema, ParamValues};
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::ast::{Set, Statement};
 use datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters;
 use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
-use datafusion_postgres::auth::AuthManager;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::{
+    PgCatalogContextProvider, Role,
+};
 use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::hooks::{HookClient, QueryHook};
+use datafusion_postgres::pgwire::api::Type;
 use datafusion_postgres::pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use datafusion_postgres::pgwire::api::auth::sasl::scram::{ScramAuth, gen_salted_password};
 use datafusion_postgres::pgwire::api::auth::{
@@ -29,9 +32,9 @@ use datafusion_postgres::pgwire::api::auth::{
 use datafusion_postgres::pgwire::api::portal::{Format, Portal};
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::results::{
-    DescribePortalResponse, DescribeStatementResponse, QueryResponse, Response,
+    DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
 };
-use datafusion_postgres::pgwire::api::stmt::StoredStatement;
+use datafusion_postgres::pgwire::api::stmt::{QueryParser, StoredStatement};
 use datafusion_postgres::pgwire::api::store::PortalStore;
 use datafusion_postgres::pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionManager, PgWireServerHandlers,
@@ -86,6 +89,35 @@ impl AuthSource for Login {
     }
 }
 
+/// What `pg_catalog.pg_roles` and `pg_user` list: the one login. (datafusion-postgres's
+/// `AuthManager` behind an `Arc` cannot serve here: the catalog's `Arc<T>` provider calls itself
+/// and overflows the stack on the first query of `pg_roles`.)
+#[derive(Debug, Clone)]
+struct Roles {
+    user: String,
+}
+
+#[async_trait]
+impl PgCatalogContextProvider for Roles {
+    async fn roles(&self) -> Vec<String> {
+        vec![self.user.clone()]
+    }
+
+    async fn role(&self, name: &str) -> Option<Role> {
+        (name == self.user).then(|| Role {
+            name: self.user.clone(),
+            is_superuser: false,
+            can_login: true,
+            can_create_db: false,
+            can_create_role: false,
+            can_create_user: false,
+            can_replication: false,
+            grants: Vec::new(),
+            inherited_roles: Vec::new(),
+        })
+    }
+}
+
 fn pg_error(e: &QueryError) -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(
         "ERROR".to_string(),
@@ -94,11 +126,78 @@ fn pg_error(e: &QueryError) -> PgWireError {
     )))
 }
 
-/// Statements that reach the other hooks: session settings, SHOW and transactions, which
-/// clients send when they connect. Settings of the engine itself stay out of reach.
+/// Settings a session may change. Each is kept with that connection only (datafusion-postgres's
+/// `SetShowHook` stores it in the client's metadata); nothing a client sets reaches the engine
+/// that every user shares.
+const SESSION_SETTINGS: [&str; 6] = [
+    "application_name",
+    "datestyle",
+    "intervalstyle",
+    "extra_float_digits",
+    "bytea_output",
+    "search_path",
+];
+
+/// What to do with a `SET`: hand an allowed setting to `SetShowHook`, answer `SET` for one that
+/// asks for what the server already does, or refuse it.
+enum SetAction {
+    Pass,
+    Done,
+    Refuse(QueryError),
+}
+
+fn set_action(set: &Set) -> SetAction {
+    let refuse = |what: &str| {
+        SetAction::Refuse(QueryError::new(
+            ErrorCode::ReadOnly,
+            format!(
+                "SET {what} is not allowed: a session may set only {} and client_encoding \
+                 (UTF8); the engine's settings, time zone and limits are the same for everyone",
+                SESSION_SETTINGS.join(", ")
+            ),
+        ))
+    };
+    let Set::SingleAssignment {
+        scope: None,
+        hivevar: false,
+        variable,
+        values,
+    } = set
+    else {
+        return refuse(&set.to_string());
+    };
+    // `"DateStyle"` and `datestyle` are one setting; `"datafusion".x` is two names, refused.
+    let name = match variable.0.as_slice() {
+        [part] => part
+            .as_ident()
+            .map_or_else(|| part.to_string(), |i| i.value.clone())
+            .to_lowercase(),
+        _ => return refuse(&variable.to_string()),
+    };
+    if name == "client_encoding" {
+        let value = values
+            .first()
+            .map(|v| v.to_string().trim_matches(['\'', '"']).to_uppercase());
+        return match value.as_deref() {
+            Some("UTF8" | "UTF-8" | "UNICODE") => SetAction::Done,
+            _ => refuse(&format!(
+                "client_encoding = {}",
+                values.first().map_or(String::new(), ToString::to_string)
+            )),
+        };
+    }
+    if SESSION_SETTINGS.contains(&name.as_str()) && values.len() == 1 {
+        SetAction::Pass
+    } else {
+        refuse(&name)
+    }
+}
+
+/// Statements that reach the other hooks: allowed session settings, SHOW and transactions,
+/// which clients send when they connect.
 fn is_session_statement(statement: &Statement) -> bool {
     match statement {
-        Statement::Set(set) => !set.to_string().to_lowercase().contains("datafusion."),
+        Statement::Set(set) => matches!(set_action(set), SetAction::Pass),
         Statement::ShowVariable { .. }
         | Statement::ShowStatus { .. }
         | Statement::ShowCatalogs { .. }
@@ -147,6 +246,13 @@ impl QueryHook for GuardHook {
         _ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
+        if let Statement::Set(set) = statement {
+            return match set_action(set) {
+                SetAction::Pass => None,
+                SetAction::Done => Some(Ok(Response::Execution(Tag::new("SET")))),
+                SetAction::Refuse(e) => Some(Err(pg_error(&e))),
+            };
+        }
         if is_session_statement(statement) {
             return None;
         }
@@ -163,6 +269,16 @@ impl QueryHook for GuardHook {
         _ctx: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
+        if let Statement::Set(set) = statement {
+            return match set_action(set) {
+                SetAction::Pass => None,
+                SetAction::Done => Some(Ok(LogicalPlan::EmptyRelation(EmptyRelation {
+                    produce_one_row: false,
+                    schema: Arc::new(DFSchema::empty()),
+                }))),
+                SetAction::Refuse(e) => Some(Err(pg_error(&e))),
+            };
+        }
         if is_session_statement(statement) {
             return None;
         }
@@ -186,21 +302,56 @@ impl QueryHook for GuardHook {
 /// parsed statement and its plan.
 type Prepared = (String, Option<(Statement, LogicalPlan)>);
 
-/// The extended protocol (prepared statements, as drivers use it): parsing and describing are
-/// datafusion-postgres's; execution goes through the engine's guards, encoded in the formats
+/// datafusion-postgres's parser, refusing a text of more than one statement: over the extended
+/// protocol it would run the first and drop the rest without a word.
+struct OneStatement(Arc<Parser>);
+
+#[async_trait]
+impl QueryParser for OneStatement {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        guard::one_statement(sql).map_err(|e| pg_error(&e))?;
+        self.0.parse_sql(client, sql, types).await
+    }
+
+    fn get_parameter_types(&self, statement: &Prepared) -> PgWireResult<Vec<Type>> {
+        self.0.get_parameter_types(statement)
+    }
+
+    fn get_result_schema(
+        &self,
+        statement: &Prepared,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        self.0.get_result_schema(statement, column_format)
+    }
+}
+
+/// The extended protocol (prepared statements, as drivers use it): parsing (one statement per
+/// text) and describing are datafusion-postgres's; execution goes through the engine's guards, encoded in the formats
 /// the client bound the portal with.
 struct Guarded {
     inner: Arc<DfSessionService>,
+    parser: Arc<OneStatement>,
     engine: Arc<Engine>,
 }
 
 #[async_trait]
 impl ExtendedQueryHandler for Guarded {
     type Statement = Prepared;
-    type QueryParser = Parser;
+    type QueryParser = OneStatement;
 
-    fn query_parser(&self) -> Arc<Parser> {
-        self.inner.query_parser()
+    fn query_parser(&self) -> Arc<OneStatement> {
+        self.parser.clone()
     }
 
     async fn do_describe_statement<C>(
@@ -246,6 +397,13 @@ impl ExtendedQueryHandler for Guarded {
         let Some((statement, plan)) = &portal.statement.statement.1 else {
             return Ok(Response::EmptyQuery);
         };
+        if let Statement::Set(set) = statement {
+            match set_action(set) {
+                SetAction::Pass => {}
+                SetAction::Done => return Ok(Response::Execution(Tag::new("SET"))),
+                SetAction::Refuse(e) => return Err(pg_error(&e)),
+            }
+        }
         if is_session_statement(statement) {
             return ExtendedQueryHandler::do_query(self.inner.as_ref(), client, portal, max_rows)
                 .await;
@@ -267,10 +425,28 @@ impl ExtendedQueryHandler for Guarded {
     }
 }
 
+/// datafusion-postgres's simple-query handler behind the nesting guard, which must see the
+/// text before anything parses it.
+struct Simple(Arc<DfSessionService>);
+
+#[async_trait]
+impl SimpleQueryHandler for Simple {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        guard::check_nesting(query).map_err(|e| pg_error(&e))?;
+        SimpleQueryHandler::do_query(self.0.as_ref(), client, query).await
+    }
+}
+
 /// The handlers of one server: a fresh SCRAM exchange per connection, the guarded session
 /// service for queries.
 struct Handlers {
-    service: Arc<DfSessionService>,
+    simple: Arc<Simple>,
     extended: Arc<Guarded>,
     login: Arc<Login>,
     connections: Arc<ConnectionManager>,
@@ -278,7 +454,7 @@ struct Handlers {
 
 impl PgWireServerHandlers for Handlers {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.service.clone()
+        self.simple.clone()
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
@@ -305,8 +481,19 @@ pub async fn serve(
 ) -> Result<SocketAddr> {
     // A clone shares the engine's state: pg_catalog and the Postgres functions registered here
     // are seen by the engine that runs the queries.
+    if credentials.user.trim().is_empty() || credentials.password.trim().is_empty() {
+        return Err(QueryError::new(
+            ErrorCode::BadRequest,
+            "the Postgres login has an empty user or password; set both \
+             (UNIONSTAT_PG_USER and UNIONSTAT_PG_PASSWORD, or pg_user and pg_password in the \
+             config file's [query] section), or neither to leave the endpoint off",
+        ));
+    }
     let mut ctx = engine.context().clone();
-    setup_pg_catalog(&ctx, "datafusion", Arc::new(AuthManager::new())).map_err(|e| {
+    let roles = Roles {
+        user: credentials.user.clone(),
+    };
+    setup_pg_catalog(&ctx, "datafusion", roles).map_err(|e| {
         QueryError::new(
             ErrorCode::Internal,
             format!("setting up pg_catalog failed: {e}"),
@@ -330,10 +517,11 @@ pub async fn serve(
     let service = Arc::new(DfSessionService::new_with_hooks(ctx, hooks));
     let handlers = Arc::new(Handlers {
         extended: Arc::new(Guarded {
+            parser: Arc::new(OneStatement(service.query_parser())),
             inner: service.clone(),
             engine: engine.clone(),
         }),
-        service,
+        simple: Arc::new(Simple(service)),
         login,
         connections: Arc::new(ConnectionManager::new()),
     });

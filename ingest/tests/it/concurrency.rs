@@ -1,4 +1,5 @@
 //! Two ingests into one lake at the same time: both land, and nothing is lost or doubled.
+//! Of the same returns, each is applied once.
 
 use std::path::PathBuf;
 
@@ -60,5 +61,63 @@ fn two_ingests_at_once_both_land_whole() {
     assert_eq!(
         db.number("SELECT COUNT(DISTINCT submission_id) FROM aid_disbursements") as usize,
         10
+    );
+}
+
+#[test]
+fn two_ingests_of_the_same_returns_apply_each_once() {
+    let (raw, lake) = returns_and_lake();
+    let files = generate_into(raw.path(), 0.2, 9, 0.05);
+    let paths: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| f["county_code"] == "350802" || f["county_code"] == "350821")
+        .map(|f| raw.path().join(f["path"].as_str().expect("path")))
+        .collect();
+    let opts = options(lake.path());
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| run(&paths, &opts));
+        let hb = s.spawn(|| run(&paths, &opts));
+        (
+            ha.join().expect("first ingest"),
+            hb.join().expect("second ingest"),
+        )
+    });
+    // Each return was applied by one of the two; the other found it applied. (A rejected
+    // return is applied by neither, and each ingest reports and records its refusal.)
+    let applied = |r: &unionstat_ingest::Report, i: usize| {
+        matches!(r.files[i].outcome, Outcome::Loaded | Outcome::Partial)
+    };
+    for (i, path) in paths.iter().enumerate() {
+        let rejected = ra.files[i].outcome == Outcome::Rejected;
+        let times = usize::from(applied(&ra, i)) + usize::from(applied(&rb, i));
+        assert_eq!(
+            times,
+            usize::from(!rejected),
+            "{}: {:?} and {:?}",
+            path.display(),
+            ra.files[i].outcome,
+            rb.files[i].outcome
+        );
+    }
+    let recorded = ra
+        .files
+        .iter()
+        .chain(&rb.files)
+        .filter(|f| f.outcome != Outcome::Unchanged)
+        .count();
+    let quarantined: usize = ra
+        .files
+        .iter()
+        .chain(&rb.files)
+        .map(|f| f.rows_quarantined)
+        .sum();
+    let db = LakeSql::open(lake.path());
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM submissions") as usize,
+        recorded
+    );
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM quarantine") as usize,
+        quarantined
     );
 }
