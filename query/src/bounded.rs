@@ -18,7 +18,7 @@ use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature,
+    ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
 
@@ -48,8 +48,13 @@ const BOUNDED: [(&str, Estimate); 8] = [
 pub fn register(ctx: &SessionContext, pool: &Arc<dyn MemoryPool>) {
     for (name, estimate) in BOUNDED {
         if let Ok(inner) = ctx.udf(name) {
+            // Volatile, so that the optimizer does not compute a call over constants once while
+            // planning (out of sight of the estimate) and copy the answer into every row.
+            let mut signature = inner.signature().clone();
+            signature.volatility = Volatility::Volatile;
             ctx.register_udf(ScalarUDF::new_from_impl(Bounded {
                 inner: inner.as_ref().clone(),
+                signature,
                 estimate,
                 pool: pool.clone(),
             }));
@@ -60,6 +65,7 @@ pub fn register(ctx: &SessionContext, pool: &Arc<dyn MemoryPool>) {
 /// One function and its estimate.
 struct Bounded {
     inner: ScalarUDF,
+    signature: Signature,
     estimate: Estimate,
     pool: Arc<dyn MemoryPool>,
 }
@@ -100,7 +106,7 @@ impl ScalarUDFImpl for Bounded {
     }
 
     fn signature(&self) -> &Signature {
-        self.inner.signature()
+        &self.signature
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{DFSchema, ParamValues};
+use datafusion::common::{DFSchema, DataFusionError, ParamValues};
 use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{Set, Statement};
@@ -320,7 +320,17 @@ impl QueryParser for OneStatement {
         C: ClientInfo + Unpin + Send + Sync,
     {
         guard::one_statement(sql).map_err(|e| pg_error(&e))?;
-        self.0.parse_sql(client, sql, types).await
+        // Planning errors get the same codes as over HTTP and the simple protocol.
+        self.0
+            .parse_sql(client, sql, types)
+            .await
+            .map_err(|e| match e {
+                PgWireError::ApiError(inner) => match inner.downcast::<DataFusionError>() {
+                    Ok(e) => pg_error(&QueryError::from(*e)),
+                    Err(inner) => PgWireError::ApiError(inner),
+                },
+                other => other,
+            })
     }
 
     fn get_parameter_types(&self, statement: &Prepared) -> PgWireResult<Vec<Type>> {

@@ -5,6 +5,7 @@
 mod browser;
 mod dashboard;
 mod exports;
+mod hostile;
 mod http;
 mod server;
 
