@@ -175,6 +175,22 @@ type Received = HashMap<(String, String, i32), Vec<String>>;
 
 /// The period recorded for tables that have none (boundaries, reference tables).
 const NO_PERIOD: i32 = 0;
+/// The most of one value that quarantine keeps and messages quote.
+const EXCERPT_BYTES: usize = 1024;
+
+/// `text`, or its first kilobyte (cut at a character) and how long it was: a huge cell or
+/// header must not be copied whole into quarantine or a message.
+fn excerpt(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= EXCERPT_BYTES {
+        return text.into();
+    }
+    let cut = (0..=EXCERPT_BYTES)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…({} bytes in all)", &text[..cut], text.len()).into()
+}
+
 /// The code recorded as the county of city-wide files.
 const CITY: &str = "3508";
 
@@ -186,6 +202,17 @@ async fn ingest_file(
     received: &mut Received,
     entry: &mut FileReport,
 ) -> Result<()> {
+    // A link could make ingest read, and its messages quote, a file outside the returns.
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(Error::Usage(
+            "is a symbolic link, and returns are read only as regular files; \
+             copy the return itself here"
+                .into(),
+        ));
+    }
     let Some(format) = read::format(path) else {
         entry.message = Some(format!(
             "not a return (unionstat reads {})",
@@ -677,6 +704,7 @@ fn resolve_columns(
                     .unwrap_or("");
                 let column = resolve(contract, nearest, mapping)
                     .map_or("", |c| contract.spec.columns[c].name);
+                let header = excerpt(header);
                 return Err(Error::Usage(format!(
                     "unknown header 「{header}」 in a {} return; the closest known header is 「{nearest}」 (column {column}). \
                      If they mean the same, map it in the file given to --config: [ingest.headers] \"{header}\" = \"{column}\"",
@@ -750,13 +778,13 @@ fn quarantine_batch(
                 rejected.iter().map(|(f, _)| f.row as i64),
             )),
             column(&|f, _| f.column.clone()),
-            column(&|f, _| f.header.clone()),
-            column(&|f, _| f.value.clone()),
+            column(&|f, _| excerpt(&f.header).into_owned()),
+            column(&|f, _| excerpt(&f.value).into_owned()),
             column(&|f, _| f.rule.name()),
             column(&|f, _| f.rule.code().to_string()),
             column(&|f, _| f.rule.message_zh().to_string()),
             column(&|f, _| f.rule.message_en().to_string()),
-            column(&|_, raw| raw.clone()),
+            column(&|_, raw| excerpt(raw).into_owned()),
             Arc::new(
                 TimestampMicrosecondArray::from(vec![submission.ingested_at; n])
                     .with_timezone("UTC"),

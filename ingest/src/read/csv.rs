@@ -24,6 +24,11 @@ use crate::{Error, Result};
 /// 3.83 s) for the same peak memory.
 pub const CHUNK_BYTES: usize = 1 << 19;
 
+/// The longest record (line, or lines within quotes) a return may hold: a row of a county
+/// return is a few hundred bytes, so a longer one is a damaged file or an unclosed quote, and
+/// reading on would hold all of it in memory.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+
 /// A CSV file being read chunk by chunk.
 pub struct CsvChunks {
     path: PathBuf,
@@ -124,8 +129,20 @@ impl CsvChunks {
             if self.at_end {
                 return Ok(self.pending.len());
             }
-            // A record longer than a chunk: read on until it ends.
+            // A record longer than a chunk: read on until it ends, up to a bound.
             let Some(end) = records::last_record_end(&self.pending) else {
+                if self.pending.len() > MAX_RECORD_BYTES {
+                    return Err(Error::Parse {
+                        path: self.path.clone(),
+                        message: format!(
+                            "a record from line {} on is longer than {} MiB; a row of a return \
+                             is far shorter: check that its quotes are closed, or that this is \
+                             the return meant",
+                            self.next_line,
+                            MAX_RECORD_BYTES >> 20
+                        ),
+                    });
+                }
                 let read = (&mut self.file)
                     .take(CHUNK_BYTES as u64)
                     .read_to_end(&mut self.pending)

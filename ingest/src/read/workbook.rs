@@ -49,6 +49,38 @@ fn header_score(
         .unwrap_or(0)
 }
 
+/// The most sheet data an `.xlsx` return may unpack to. A county's largest return (its member
+/// register) unpacks to tens of megabytes; a workbook past this is damaged or made to exhaust
+/// memory (a "zip bomb": 15 MB on disk, gigabytes unpacked).
+pub const MAX_UNPACKED_BYTES: u64 = 512 << 20;
+
+/// Refuses an `.xlsx` (a zip archive) whose entries say they unpack to more than
+/// [`MAX_UNPACKED_BYTES`], before anything unpacks them. Other workbooks pass.
+fn check_unpacked_size(path: &Path) -> std::result::Result<(), String> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let Ok(mut archive) = zip::ZipArchive::new(file) else {
+        return Ok(());
+    };
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let Ok(entry) = archive.by_index_raw(i) else {
+            continue;
+        };
+        total = total.saturating_add(entry.size());
+    }
+    if total > MAX_UNPACKED_BYTES {
+        return Err(format!(
+            "the workbook unpacks to {} MiB, more than the {} MiB a return may hold; \
+             check the file, or send the data as CSV",
+            total >> 20,
+            MAX_UNPACKED_BYTES >> 20
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the sheet of `path` whose header names the most columns of `contract` (or of any
 /// table), below any title rows.
 pub fn read(
@@ -60,6 +92,7 @@ pub fn read(
         path: path.to_path_buf(),
         message,
     };
+    check_unpacked_size(path).map_err(err)?;
     let mut book = calamine::open_workbook_auto(path).map_err(|e| err(e.to_string()))?;
     let sheets = book.sheet_names().to_vec();
     // (header score, sheet name, first sheet row, cells)

@@ -165,3 +165,78 @@ fn a_rejected_file_in_a_folder_does_not_stop_the_returns_after_it() {
         1000.0
     );
 }
+
+const HEADER: &str = "统计年度,发放批次,发放日期,所属镇街,项目,金额（元）,受助人次\n";
+
+#[test]
+fn a_workbook_that_unpacks_to_gigabytes_is_refused_before_it_is_unpacked() {
+    use std::io::Write as _;
+    let (dir, lake) = returns_and_lake();
+    let file = dir.path().join("350802_帮扶资金发放_2017.xlsx");
+    // A zip bomb: about half a megabyte on disk, 520 MiB of sheet XML unpacked.
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&file).expect("create"));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/worksheets/sheet1.xml", deflated)
+        .expect("entry");
+    let block = vec![b' '; 1 << 20];
+    for _ in 0..520 {
+        zip.write_all(&block).expect("write");
+    }
+    zip.finish().expect("zip");
+    assert!(std::fs::metadata(&file).expect("size").len() < 4 << 20);
+    let report = run(&[file], &options(lake.path()));
+    let f = &report.files[0];
+    assert_eq!(f.outcome, Outcome::Rejected);
+    let message = f.message.as_deref().unwrap_or("");
+    assert!(message.contains("unpacks to 520 MiB"), "{message}");
+    assert_eq!(report.exit_code(), 2);
+}
+
+#[test]
+fn a_line_of_twenty_megabytes_is_refused_and_a_huge_cell_is_kept_as_an_excerpt() {
+    let (dir, lake) = returns_and_lake();
+    let long_line = dir.path().join("350802_帮扶资金发放_2017.csv");
+    let mut text = HEADER.to_string();
+    text.push_str(&"9".repeat(20 << 20));
+    text.push('\n');
+    std::fs::write(&long_line, &text).expect("write");
+    // A 2 MiB amount in an otherwise good return: its row is quarantined, with a bounded excerpt.
+    let huge_cell = dir.path().join("350803_帮扶资金发放_2016.csv");
+    let cell = "壹".repeat(700_000);
+    let mut text = format!("{HEADER}2016,B0,2016-01-05,凤城,送温暖,{cell},2\n");
+    for batch in 1..=20 {
+        text.push_str(&format!("2016,B{batch},2016-02-05,凤城,送温暖,1000,3\n"));
+    }
+    std::fs::write(&huge_cell, text).expect("write");
+    let report = run(&[long_line, huge_cell], &options(lake.path()));
+    let long = &report.files[0];
+    assert_eq!(long.outcome, Outcome::Rejected, "{}", report.summary());
+    let message = long.message.as_deref().unwrap_or("");
+    assert!(message.contains("longer than 16 MiB"), "{message}");
+    assert!(message.len() < 1000, "the message does not quote the line");
+    let huge = &report.files[1];
+    assert_eq!(huge.rows_loaded, 20, "{}", report.summary());
+    assert_eq!(huge.rows_quarantined, 1, "{}", report.summary());
+    let stored = number(
+        lake.path(),
+        "SELECT MAX(length(value)) + MAX(length(raw)) FROM quarantine",
+    );
+    assert!(stored < 3_000.0, "quarantine keeps {stored} characters");
+}
+
+#[test]
+fn a_symbolic_link_among_the_returns_is_refused_without_quoting_its_target() {
+    let (dir, lake) = returns_and_lake();
+    let outside = tempfile::tempdir().expect("tmp");
+    let secret = outside.path().join("secret.csv");
+    std::fs::write(&secret, "a secret first line\n").expect("write");
+    let link = dir.path().join("350802_帮扶资金发放_2017.csv");
+    std::os::unix::fs::symlink(&secret, &link).expect("symlink");
+    let report = run(&[dir.path().to_path_buf()], &options(lake.path()));
+    let f = &report.files[0];
+    assert_eq!(f.outcome, Outcome::Rejected);
+    let message = f.message.as_deref().unwrap_or("");
+    assert!(message.contains("symbolic link"), "{message}");
+    assert!(!message.contains("secret first line"), "{message}");
+}
