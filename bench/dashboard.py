@@ -65,9 +65,11 @@ def start_server(binary, lake):
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url, seconds, connections):
-    out = subprocess.run(["wrk", "--latency", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", url],
-                         check=True, capture_output=True, text=True).stdout
+def wrk(url, seconds, connections, script=None):
+    """wrk's figures for `url` (requests from the Lua `script`, when given)."""
+    command = ["wrk", "--latency", "-t", "1", "-c", str(connections), "-d", f"{seconds}s"]
+    command += ["-s", str(script)] if script else []
+    out = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
     latency = {m.group(1): float(m.group(2)) * UNITS[m.group(3)]
                for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

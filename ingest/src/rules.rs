@@ -42,6 +42,8 @@ pub enum Rule {
     /// A CSV record with more cells than the header names (often a comma left unquoted in a
     /// cell, which shifts the cells after it).
     ExtraCells,
+    /// A row of a GBK file holding bytes that are not GBK text (read as U+FFFD).
+    BadBytes,
     /// A warning, not a rejection: the declared town does not contain the point.
     TownDisagreesWithPoint,
 }
@@ -67,6 +69,7 @@ impl Rule {
             Rule::WrongPeriod => "E115",
             Rule::BadCoordinates => "E116",
             Rule::ExtraCells => "E117",
+            Rule::BadBytes => "E118",
             Rule::TownDisagreesWithPoint => "W201",
         }
     }
@@ -101,6 +104,9 @@ impl Rule {
             Rule::ExtraCells => {
                 "此行的单元格比表头多（常因单元格内的逗号未加引号，使后面的内容错位），请核对后重新报送"
             }
+            Rule::BadBytes => {
+                "此行含有无法按 GBK 编码读取的字节（显示为 �），请在 Excel 中核对此行后重新报送"
+            }
             Rule::TownDisagreesWithPoint => "所填镇街与经纬度所在镇街不一致（已按所填镇街入库）",
         }
     }
@@ -131,6 +137,10 @@ impl Rule {
             Rule::ExtraCells => {
                 "the row has more cells than the header (often a comma in a cell without quotes, \
                  which shifts the cells after it); check it and resubmit"
+            }
+            Rule::BadBytes => {
+                "the row holds bytes that are not GBK text (shown as �); check the row in Excel \
+                 and resubmit"
             }
             Rule::TownDisagreesWithPoint => {
                 "the declared town does not contain the point (loaded with the declared town)"

@@ -287,6 +287,15 @@ pub fn check(
         let value = format!("{cells} cells, {} headers", raw.headers.len());
         checks.reject(row, "", String::new(), Rule::ExtraCells, value);
     }
+    for &row in &raw.undecodable {
+        checks.reject(
+            row,
+            "",
+            String::new(),
+            Rule::BadBytes,
+            "\u{FFFD}".to_string(),
+        );
+    }
     if let Some(year) = spec.index("year") {
         let years = ints(year);
         for row in 0..n {

@@ -6,10 +6,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use arrow::array::AsArray;
 use arrow::buffer::Buffer;
 
 use super::records::{self, SplitError};
-use super::{RawTable, decode_gbk};
+use super::{RawTable, decode_gbk_lossy};
 use crate::{Error, Result};
 
 /// Bytes of text per chunk (a chunk is extended to the end of its last record). The chunks in
@@ -44,6 +45,23 @@ pub struct CsvChunks {
     next_line: u64,
     /// Whether a chunk has been returned (the first is returned even when empty).
     started: bool,
+    /// Whether the last text taken held bytes that are not GBK (read as U+FFFD).
+    replaced: bool,
+}
+
+/// The rows of `columns` with a U+FFFD in some cell.
+fn rows_with_replacements(columns: &[arrow::array::ArrayRef]) -> Vec<usize> {
+    let mut rows = std::collections::BTreeSet::new();
+    for column in columns {
+        if let Some(cells) = column.as_string_view_opt() {
+            for (row, cell) in cells.iter().enumerate() {
+                if cell.is_some_and(|c| c.contains('\u{FFFD}')) {
+                    rows.insert(row);
+                }
+            }
+        }
+    }
+    rows.into_iter().collect()
 }
 
 impl CsvChunks {
@@ -86,8 +104,15 @@ impl CsvChunks {
             delimiter: b',',
             next_line: 2,
             started: false,
+            replaced: false,
         };
         let header = chunks.text(header_end)?;
+        if chunks.replaced {
+            // Not GBK at all (or its header is damaged): nothing in it can be trusted.
+            return Err(Error::Encoding {
+                path: path.to_path_buf(),
+            });
+        }
         let header = std::str::from_utf8(&header[start.min(header.len())..]).map_err(|_| {
             Error::Encoding {
                 path: path.to_path_buf(),
@@ -106,9 +131,10 @@ impl CsvChunks {
         self.pending.truncate(end);
         let bytes = std::mem::replace(&mut self.pending, rest);
         if self.encoding == "GBK" {
-            return Ok(Buffer::from_vec(
-                decode_gbk(&self.path, &bytes)?.into_bytes(),
-            ));
+            // A few bad bytes cost the rows that hold them (quarantined), not the return.
+            let (text, replaced) = decode_gbk_lossy(&bytes);
+            self.replaced = replaced;
+            return Ok(Buffer::from_vec(text.into_bytes()));
         }
         Ok(Buffer::from_vec(bytes))
     }
@@ -178,6 +204,9 @@ impl CsvChunks {
         self.next_line = split.next_line;
         let mut raw = RawTable::new(self.headers.clone(), split.columns, split.lines);
         raw.overlong = split.overlong;
+        if self.replaced {
+            raw.undecodable = rows_with_replacements(&raw.columns);
+        }
         raw.encoding = Some(self.encoding);
         Ok(Some(raw))
     }

@@ -35,6 +35,9 @@ pub struct RawTable {
     /// Rows with cells past the last header that are not blank (CSV only): the row's index, and
     /// its number of cells.
     pub overlong: Vec<(usize, usize)>,
+    /// Rows holding bytes that are not text in the file's encoding (GBK CSV only), read as
+    /// U+FFFD: the row's index.
+    pub undecodable: Vec<usize>,
     /// Where each data row is in the file: the line or sheet row (CSV, workbooks), else the
     /// 1-based record number.
     pub rows: Vec<u64>,
@@ -54,6 +57,7 @@ impl RawTable {
             headers,
             columns,
             overlong: Vec::new(),
+            undecodable: Vec::new(),
             rows,
             title: String::new(),
             encoding: None,
@@ -176,6 +180,13 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<(String, &'static str)> {
         Ok(s) => Ok((s, "UTF-8")),
         Err(e) => Ok((decode_gbk(path, &e.into_bytes())?, "GBK")),
     }
+}
+
+/// Decodes GBK/GB18030 bytes, reading a byte sequence that is not as U+FFFD; says whether
+/// there was one.
+pub fn decode_gbk_lossy(bytes: &[u8]) -> (String, bool) {
+    let (text, replaced) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+    (text.into_owned(), replaced)
 }
 
 /// Decodes GBK/GB18030 bytes, failing on any byte sequence that is not.

@@ -240,3 +240,32 @@ fn a_symbolic_link_among_the_returns_is_refused_without_quoting_its_target() {
     assert!(message.contains("symbolic link"), "{message}");
     assert!(!message.contains("secret first line"), "{message}");
 }
+
+#[test]
+fn a_gbk_return_with_a_few_bad_bytes_quarantines_only_their_rows() {
+    let (dir, lake) = returns_and_lake();
+    let file = dir.path().join("350802_帮扶资金发放_2017.csv");
+    let mut bytes = encoding_rs::GBK.encode(HEADER).0.into_owned();
+    for batch in 0..30 {
+        let row = format!("2017,B{batch},2017-02-05,东城,送温暖,1000,3\n");
+        let mut encoded = encoding_rs::GBK.encode(&row).0.into_owned();
+        if batch % 10 == 3 {
+            // A byte that starts no GBK character, inside the programme's name.
+            let at = encoded.len() - 8;
+            encoded.insert(at, 0xFF);
+        }
+        bytes.extend(encoded);
+    }
+    std::fs::write(&file, bytes).expect("write");
+    let report = run(&[file], &options(lake.path()));
+    let f = &report.files[0];
+    assert_eq!(f.outcome, Outcome::Partial, "{}", report.summary());
+    assert_eq!((f.rows_loaded, f.rows_quarantined), (27, 3));
+    assert_eq!(
+        number(
+            lake.path(),
+            "SELECT COUNT(*) FROM quarantine WHERE rule = 'bad_bytes' AND code = 'E118'"
+        ),
+        3.0
+    );
+}
