@@ -2,20 +2,15 @@
 //! written or logged, so rows can still be linked across returns but the number cannot be read
 //! back; phone numbers are masked.
 
-use sha2::digest::generic_array::GenericArray;
-use sha2::digest::typenum::U64;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
-/// One 64-byte block of SHA-256's input.
-type Block = GenericArray<u8, U64>;
-
-/// The secret that keys ID-number hashes, held as the two SHA-256 states HMAC starts from: after
-/// the key XOR ipad block and after the key XOR opad block (RFC 2104). An ID number then costs two
-/// SHA-256 block compressions and nothing else.
+/// The secret that keys ID-number hashes, held as HMAC-SHA-256 already keyed (RFC 2104: the
+/// SHA-256 states after the key XOR ipad and opad blocks), so that an ID number costs a clone
+/// of that state and two block compressions.
 #[derive(Clone)]
 pub struct HashKey {
-    inner: [u32; 8],
-    outer: [u32; 8],
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for HashKey {
@@ -23,11 +18,6 @@ impl std::fmt::Debug for HashKey {
         f.write_str("HashKey(..)")
     }
 }
-
-/// SHA-256's initial state (FIPS 180-4, 5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-];
 
 /// Number of bytes in an ID hash: HMAC-SHA-256 truncated to 128 bits, as in RFC 4868's
 /// HMAC-SHA-256-128. Ample to tell apart the people of any province, half the bytes of the whole
@@ -40,57 +30,33 @@ impl HashKey {
         if bytes.len() < 16 {
             return None;
         }
-        let mut block = [0u8; 64];
-        if bytes.len() > 64 {
-            block[..32].copy_from_slice(&Sha256::digest(&bytes));
-        } else {
-            block[..bytes.len()].copy_from_slice(&bytes);
-        }
-        let keyed = |pad: u8| {
-            let mut state = SHA256_IV;
-            let padded = block.map(|b| b ^ pad);
-            sha2::compress256(&mut state, &[Block::from(padded)]);
-            state
-        };
-        Some(HashKey {
-            inner: keyed(0x36),
-            outer: keyed(0x5c),
-        })
+        let keyed = Hmac::<Sha256>::new_from_slice(&bytes).ok()?;
+        Some(HashKey { keyed })
     }
 
     /// HMAC-SHA-256 of `message` under this key.
     fn mac(&self, message: &[u8]) -> [u8; 32] {
-        digest(self.outer(finish(self.inner, message)))
-    }
-
-    /// HMAC's outer hash, from the state its inner hash ended in: the inner digest fits in one
-    /// block.
-    fn outer(&self, inner: [u32; 8]) -> [u32; 8] {
-        let mut block = Block::default();
-        put_words(&mut block[..32], inner);
-        let mut state = self.outer;
-        compress_last(&mut state, &mut block, 32, 64 + 32);
-        state
+        let mut mac = self.keyed.clone();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
     }
 
     /// The keyed hash of an ID number, as stored in the lake. The number is upper-cased first so
     /// that `x` and `X` check characters hash alike.
     pub fn hash_id(&self, id_number: &str) -> [u8; ID_HASH_BYTES] {
         let id = id_number.trim();
-        let mut hash = [0u8; ID_HASH_BYTES];
-        if id.is_ascii() && id.len() < 64 {
-            // The usual case: the number fits in the one block that follows the key's, and is
-            // upper-cased straight into it.
-            let mut block = Block::default();
-            for (b, c) in block.iter_mut().zip(id.bytes()) {
+        let mac = if id.is_ascii() && id.len() <= 64 {
+            // The usual case: upper-cased on the stack, no allocation.
+            let mut upper = [0u8; 64];
+            for (b, c) in upper.iter_mut().zip(id.bytes()) {
                 *b = c.to_ascii_uppercase();
             }
-            let mut inner = self.inner;
-            compress_last(&mut inner, &mut block, id.len(), 64 + id.len());
-            put_words(&mut hash, self.outer(inner));
+            self.mac(&upper[..id.len()])
         } else {
-            hash.copy_from_slice(&self.mac(id.to_uppercase().as_bytes())[..ID_HASH_BYTES]);
-        }
+            self.mac(id.to_uppercase().as_bytes())
+        };
+        let mut hash = [0u8; ID_HASH_BYTES];
+        hash.copy_from_slice(&mac[..ID_HASH_BYTES]);
         hash
     }
 
@@ -103,46 +69,6 @@ impl HashKey {
             label.push_str(&format!("{b:02x}"));
         }
         label
-    }
-}
-
-/// The SHA-256 state after the rest of a message, when its first 64-byte block has already
-/// brought the hash to `state`.
-fn finish(mut state: [u32; 8], message: &[u8]) -> [u32; 8] {
-    let mut blocks = message.chunks_exact(64);
-    for block in blocks.by_ref() {
-        sha2::compress256(&mut state, &[*Block::from_slice(block)]);
-    }
-    let tail = blocks.remainder();
-    let mut last = Block::default();
-    last[..tail.len()].copy_from_slice(tail);
-    compress_last(&mut state, &mut last, tail.len(), 64 + message.len());
-    state
-}
-
-/// Hashes the last block of a message with SHA-256's padding: `block` holds the message's last
-/// `len` bytes (under 64) followed by zeros, and the message is `total` bytes in all.
-fn compress_last(state: &mut [u32; 8], block: &mut Block, len: usize, total: usize) {
-    block[len] = 0x80;
-    if len >= 56 {
-        sha2::compress256(state, std::slice::from_ref(block));
-        block.fill(0);
-    }
-    block[56..].copy_from_slice(&(total as u64 * 8).to_be_bytes());
-    sha2::compress256(state, std::slice::from_ref(block));
-}
-
-/// The digest a SHA-256 state stands for.
-fn digest(state: [u32; 8]) -> [u8; 32] {
-    let mut digest = [0u8; 32];
-    put_words(&mut digest, state);
-    digest
-}
-
-/// The first `bytes.len() / 4` words of a SHA-256 state, big-endian, into `bytes`.
-fn put_words(bytes: &mut [u8], state: [u32; 8]) {
-    for (bytes, word) in bytes.chunks_exact_mut(4).zip(state) {
-        bytes.copy_from_slice(&word.to_be_bytes());
     }
 }
 
@@ -245,24 +171,6 @@ mod tests {
         assert_eq!(key.id_label(id).len(), 3 + 16);
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_phone("0597-2291234"), "0597*****34");
-    }
-
-    /// The padding is right for every length of the last block, including those that need a
-    /// block of their own for the length.
-    #[test]
-    fn the_padding_agrees_with_sha256_for_every_tail_length() {
-        let first = [7u8; 64];
-        let mut state = SHA256_IV;
-        sha2::compress256(&mut state, &[Block::from(first)]);
-        for len in 0..=130 {
-            let message: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let whole: Vec<u8> = first.iter().chain(&message).copied().collect();
-            assert_eq!(
-                digest(finish(state, &message)),
-                Sha256::digest(&whole).as_slice(),
-                "{len} bytes"
-            );
-        }
     }
 
     /// RFC 4231's HMAC-SHA-256 test cases 1, 6 and 7: a short key and message, a key longer than
