@@ -62,6 +62,13 @@ pub fn register(ctx: &SessionContext, pool: &Arc<dyn MemoryPool>) {
     }
 }
 
+/// Whether `function` is one of the bounded functions. They are declared volatile only to keep
+/// them out of constant folding: the same arguments give the same answer, so a statement that
+/// calls them may still reuse its plan and answer.
+pub fn is_bounded(function: &ScalarUDF) -> bool {
+    function.inner().is::<Bounded>()
+}
+
 /// One function and its estimate.
 struct Bounded {
     inner: ScalarUDF,

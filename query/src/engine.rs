@@ -169,6 +169,7 @@ fn repeatable(plan: &LogicalPlan) -> bool {
             let _ = expr.apply(|e| {
                 if let Expr::ScalarFunction(f) = e
                     && f.func.signature().volatility != Volatility::Immutable
+                    && !bounded::is_bounded(&f.func)
                 {
                     varies = true;
                     return Ok(TreeNodeRecursion::Stop);
