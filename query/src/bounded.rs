@@ -304,3 +304,34 @@ fn replace(args: &[ColumnarValue], rows: usize) -> Vec<u64> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::StringArray;
+    use datafusion::common::ScalarValue;
+
+    fn text(values: &[&str]) -> ColumnarValue {
+        ColumnarValue::Array(Arc::new(StringArray::from(values.to_vec())))
+    }
+
+    fn int(v: i64) -> ColumnarValue {
+        ColumnarValue::Scalar(ScalarValue::Int64(Some(v)))
+    }
+
+    #[test]
+    fn estimates_follow_each_row_and_constants_count_for_every_row() {
+        assert_eq!(repeat(&[text(&["ab", "", "xyz"]), int(4)], 3), [8, 0, 12]);
+        assert_eq!(repeat(&[text(&["ab"]), int(-5)], 1), [0]);
+        assert_eq!(pad(&[text(&["a", "b"]), int(10)], 2), [40, 40]);
+        assert_eq!(range(&[int(1), int(1_000_001)], 1), [8_000_000]);
+        assert_eq!(range(&[int(0), int(100), int(10)], 1), [80]);
+        // Growth only when `to` is longer than `from`: 4 matches of "x" become 3 bytes longer.
+        let grows = [text(&["xxxx"]), text(&["x"]), text(&["yyyy"])];
+        assert_eq!(replace(&grows, 1), [4 + 4 * 3]);
+        let shrinks = [text(&["xxxx"]), text(&["xx"]), text(&["y"])];
+        assert_eq!(replace(&shrinks, 1), [4]);
+        // Not text: no estimate, the other limits apply.
+        assert!(repeat(&[int(3), int(4)], 1).is_empty());
+    }
+}
