@@ -202,17 +202,7 @@ async fn ingest_file(
     received: &mut Received,
     entry: &mut FileReport,
 ) -> Result<()> {
-    // A link could make ingest read, and its messages quote, a file outside the returns.
-    if path
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink())
-    {
-        return Err(Error::Usage(
-            "is a symbolic link, and returns are read only as regular files; \
-             copy the return itself here"
-                .into(),
-        ));
-    }
+    refuse_link(path)?;
     let Some(format) = read::format(path) else {
         entry.message = Some(format!(
             "not a return (unionstat reads {})",
@@ -261,6 +251,23 @@ fn hash_ahead(files: &[PathBuf]) -> Vec<PendingHash> {
     receivers
 }
 
+/// Refuses a return that is a symbolic link: it could make ingest read (even hash, ahead of
+/// the file's turn), and its messages quote, a file outside the returns, or a device that
+/// never ends.
+fn refuse_link(path: &Path) -> Result<()> {
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(Error::Usage(
+            "is a symbolic link, and returns are read only as regular files; \
+             copy the return itself here"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The content hash of a file, once computed.
 async fn wait_for(hash: PendingHash) -> Result<String> {
     hash.await
@@ -270,6 +277,7 @@ async fn wait_for(hash: PendingHash) -> Result<String> {
 /// The BLAKE3 hash of a file, read in blocks: a cryptographic hash several times faster than
 /// SHA-256, which matters on the first file, whose hash is awaited before anything is read.
 fn content_hash(path: &Path) -> Result<String> {
+    refuse_link(path)?;
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = blake3::Hasher::new();
     hasher

@@ -1,8 +1,9 @@
 //! Functions whose answer can be many times the size of their arguments (`repeat('x', 1e9)`,
 //! `lpad('x', 2e9)`, `range(1, 2e8)`), wrapped so that each call first reserves what its answer
 //! could take from the engine's memory pool, the one that bounds all running queries. A call
-//! that would pass the limit fails with `memory_limit` before it allocates, instead of taking
-//! gigabytes (and seconds no timeout can interrupt) outside DataFusion's accounting.
+//! that would pass the limit, make one value over [`MAX_VALUE_BYTES`] or a batch over
+//! [`MAX_CALL_BYTES`] fails with `memory_limit` before it allocates, instead of taking gigabytes
+//! (and seconds no timeout can interrupt) outside DataFusion's accounting.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -44,8 +45,10 @@ const BOUNDED: [(&str, Estimate); 8] = [
     ("replace", replace),
 ];
 
-/// Replaces the growing functions registered in `ctx` with bounded ones reserving from `pool`.
-pub fn register(ctx: &SessionContext, pool: &Arc<dyn MemoryPool>) {
+/// Replaces the growing functions registered in `ctx` with bounded ones reserving from its
+/// memory pool.
+pub fn register(ctx: &SessionContext) {
+    let pool = &ctx.runtime_env().memory_pool;
     for (name, estimate) in BOUNDED {
         if let Ok(inner) = ctx.udf(name) {
             // Volatile, so that the optimizer does not compute a call over constants once while

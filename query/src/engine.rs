@@ -261,7 +261,7 @@ impl Engine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         geodatafusion::register(&ctx);
-        bounded::register(&ctx, &ctx.runtime_env().memory_pool);
+        bounded::register(&ctx);
         let catalog = Arc::new(Catalog::new(lake_url(location)?, options.refresh_interval));
         ctx.register_udtf("table_at", Arc::new(TableAt::new(catalog.clone())));
         let engine = Engine {

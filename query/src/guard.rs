@@ -11,7 +11,6 @@ use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{Statement, visit_relations};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
-use datafusion::sql::sqlparser::parser::Parser as SqlParser;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::{ErrorCode, QueryError, Result};
@@ -63,6 +62,18 @@ pub const MAX_NESTING: usize = 1_000;
 /// the longest chain of other operators between them. Commas and clause keywords end a chain.
 /// Set operations (`UNION`, `INTERSECT`, `EXCEPT`) count for their whole bracket.
 pub fn nesting(sql: &str) -> usize {
+    depth(&tokens(sql))
+}
+
+/// The tokens of `sql`; none when it does not tokenize (the parser then says what is wrong).
+fn tokens(sql: &str) -> Vec<Token> {
+    Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize()
+        .unwrap_or_default()
+}
+
+/// [`nesting`] of a statement's tokens.
+fn depth(tokens: &[Token]) -> usize {
     /// One bracket's chains.
     #[derive(Default)]
     struct Level {
@@ -75,16 +86,15 @@ pub fn nesting(sql: &str) -> usize {
         fn depth(&self) -> usize {
             1 + self.sets + self.logical + self.other_max
         }
+        fn end_chain(&mut self) {
+            (self.logical, self.other, self.other_max) = (0, 0, 0);
+        }
     }
-    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
-        // The parser says what is wrong with a text that does not tokenize.
-        return 0;
-    };
     let mut levels = vec![Level::default()];
     // The sum of the levels' depths, kept as tokens change them.
     let mut total = 1;
     let mut deepest = total;
-    for token in &tokens {
+    for token in tokens {
         let Some(level) = levels.last_mut() else {
             break;
         };
@@ -103,15 +113,11 @@ pub fn nesting(sql: &str) -> usize {
                 }
                 continue;
             }
-            Token::Comma | Token::SemiColon => {
-                level.logical = 0;
-                level.other = 0;
-                level.other_max = 0;
-            }
+            Token::Comma | Token::SemiColon => level.end_chain(),
             Token::Word(word) => match word.keyword {
                 Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT | Keyword::MINUS => {
                     level.sets += 1;
-                    (level.logical, level.other, level.other_max) = (0, 0, 0);
+                    level.end_chain();
                 }
                 Keyword::AND | Keyword::OR | Keyword::NOT | Keyword::XOR => {
                     level.logical += 1;
@@ -144,9 +150,7 @@ pub fn nesting(sql: &str) -> usize {
                 | Keyword::ON
                 | Keyword::JOIN
                 | Keyword::AS
-                | Keyword::WITH => {
-                    (level.logical, level.other, level.other_max) = (0, 0, 0);
-                }
+                | Keyword::WITH => level.end_chain(),
                 _ => {}
             },
             Token::EOF
@@ -178,7 +182,10 @@ pub fn nesting(sql: &str) -> usize {
 
 /// Refuses a text that nests deeper than [`MAX_NESTING`].
 pub fn check_nesting(sql: &str) -> Result<()> {
-    let depth = nesting(sql);
+    check_depth(depth(&tokens(sql)))
+}
+
+fn check_depth(depth: usize) -> Result<()> {
     if depth > MAX_NESTING {
         return Err(QueryError::new(
             ErrorCode::InvalidSql,
@@ -212,14 +219,28 @@ pub fn parse(sql: &str) -> Result<DfStatement> {
     Ok(statement)
 }
 
-/// Refuses a text of more than one statement, or one that nests too deeply. A text that does not parse passes: the parser
-/// that runs it says what is wrong.
+/// Refuses a text of more than one statement, or one that nests too deeply, from its tokens:
+/// a statement after a `;` is any token but another `;` or white space.
 pub fn one_statement(sql: &str) -> Result<()> {
-    check_nesting(sql)?;
-    match SqlParser::parse_sql(&PostgreSqlDialect {}, sql) {
-        Ok(statements) if statements.len() > 1 => Err(several(statements.len())),
-        _ => Ok(()),
+    let tokens = tokens(sql);
+    check_depth(depth(&tokens))?;
+    let mut count = 0;
+    let mut open = false;
+    for token in &tokens {
+        match token {
+            Token::SemiColon => open = false,
+            Token::Whitespace(_) | Token::EOF => {}
+            _ if !open => {
+                open = true;
+                count += 1;
+            }
+            _ => {}
+        }
     }
+    if count > 1 {
+        return Err(several(count));
+    }
+    Ok(())
 }
 
 fn several(count: usize) -> QueryError {
@@ -333,6 +354,9 @@ mod tests {
         assert_eq!(code("EXPLAIN DELETE FROM regions"), "read_only");
         assert_eq!(code("SET datafusion.execution.batch_size = 1"), "read_only");
         assert_eq!(code("SELECT 1; SELECT 2"), "invalid_sql");
+        assert!(one_statement("SELECT 1; DROP TABLE regions").is_err());
+        assert!(one_statement("SELECT ';' AS x;;  ").is_ok());
+        assert!(one_statement("  SELECT 1  ").is_ok());
     }
 
     fn chain(op: &str, n: usize) -> String {

@@ -193,6 +193,16 @@ fn set_action(set: &Set) -> SetAction {
     }
 }
 
+/// The answer to a `SET` the guard settles itself; `None` for an allowed setting, which
+/// `SetShowHook` keeps with the connection.
+fn set_response(set: &Set) -> Option<PgWireResult<Response>> {
+    match set_action(set) {
+        SetAction::Pass => None,
+        SetAction::Done => Some(Ok(Response::Execution(Tag::new("SET")))),
+        SetAction::Refuse(e) => Some(Err(pg_error(&e))),
+    }
+}
+
 /// Statements that reach the other hooks: allowed session settings, SHOW and transactions,
 /// which clients send when they connect.
 fn is_session_statement(statement: &Statement) -> bool {
@@ -247,11 +257,7 @@ impl QueryHook for GuardHook {
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         if let Statement::Set(set) = statement {
-            return match set_action(set) {
-                SetAction::Pass => None,
-                SetAction::Done => Some(Ok(Response::Execution(Tag::new("SET")))),
-                SetAction::Refuse(e) => Some(Err(pg_error(&e))),
-            };
+            return set_response(set);
         }
         if is_session_statement(statement) {
             return None;
@@ -347,8 +353,8 @@ impl QueryParser for OneStatement {
 }
 
 /// The extended protocol (prepared statements, as drivers use it): parsing (one statement per
-/// text) and describing are datafusion-postgres's; execution goes through the engine's guards, encoded in the formats
-/// the client bound the portal with.
+/// text) and describing are datafusion-postgres's; execution goes through the engine's guards,
+/// encoded in the formats the client bound the portal with.
 struct Guarded {
     inner: Arc<DfSessionService>,
     parser: Arc<OneStatement>,
@@ -407,12 +413,10 @@ impl ExtendedQueryHandler for Guarded {
         let Some((statement, plan)) = &portal.statement.statement.1 else {
             return Ok(Response::EmptyQuery);
         };
-        if let Statement::Set(set) = statement {
-            match set_action(set) {
-                SetAction::Pass => {}
-                SetAction::Done => return Ok(Response::Execution(Tag::new("SET"))),
-                SetAction::Refuse(e) => return Err(pg_error(&e)),
-            }
+        if let Statement::Set(set) = statement
+            && let Some(response) = set_response(set)
+        {
+            return response;
         }
         if is_session_statement(statement) {
             return ExtendedQueryHandler::do_query(self.inner.as_ref(), client, portal, max_rows)
@@ -489,8 +493,6 @@ pub async fn serve(
     addr: &str,
     credentials: Credentials,
 ) -> Result<SocketAddr> {
-    // A clone shares the engine's state: pg_catalog and the Postgres functions registered here
-    // are seen by the engine that runs the queries.
     if credentials.user.trim().is_empty() || credentials.password.trim().is_empty() {
         return Err(QueryError::new(
             ErrorCode::BadRequest,
@@ -499,6 +501,8 @@ pub async fn serve(
              config file's [query] section), or neither to leave the endpoint off",
         ));
     }
+    // A clone shares the engine's state: pg_catalog and the Postgres functions registered here
+    // are seen by the engine that runs the queries.
     let mut ctx = engine.context().clone();
     let roles = Roles {
         user: credentials.user.clone(),

@@ -45,8 +45,6 @@ pub struct CsvChunks {
     next_line: u64,
     /// Whether a chunk has been returned (the first is returned even when empty).
     started: bool,
-    /// Whether the last text taken held bytes that are not GBK (read as U+FFFD).
-    replaced: bool,
 }
 
 /// The rows of `columns` with a U+FFFD in some cell.
@@ -104,10 +102,9 @@ impl CsvChunks {
             delimiter: b',',
             next_line: 2,
             started: false,
-            replaced: false,
         };
-        let header = chunks.text(header_end)?;
-        if chunks.replaced {
+        let (header, replaced) = chunks.text(header_end);
+        if replaced {
             // Not GBK at all (or its header is damaged): nothing in it can be trusted.
             return Err(Error::Encoding {
                 path: path.to_path_buf(),
@@ -124,8 +121,9 @@ impl CsvChunks {
     }
 
     /// The first `end` bytes of `pending`, taken out of it and decoded to UTF-8 (checked by
-    /// [`records::split`] for UTF-8 files).
-    fn text(&mut self, end: usize) -> Result<Buffer> {
+    /// [`records::split`] for UTF-8 files), and whether they held bytes that are not GBK (read
+    /// as U+FFFD).
+    fn text(&mut self, end: usize) -> (Buffer, bool) {
         let mut rest = Vec::with_capacity(CHUNK_BYTES.max(self.pending.len() - end));
         rest.extend_from_slice(&self.pending[end..]);
         self.pending.truncate(end);
@@ -133,10 +131,9 @@ impl CsvChunks {
         if self.encoding == "GBK" {
             // A few bad bytes cost the rows that hold them (quarantined), not the return.
             let (text, replaced) = decode_gbk_lossy(&bytes);
-            self.replaced = replaced;
-            return Ok(Buffer::from_vec(text.into_bytes()));
+            return (Buffer::from_vec(text.into_bytes()), replaced);
         }
-        Ok(Buffer::from_vec(bytes))
+        (Buffer::from_vec(bytes), false)
     }
 
     /// The length of the next chunk's whole records at the front of `pending`: at least
@@ -187,7 +184,7 @@ impl CsvChunks {
             return Ok(None);
         }
         self.started = true;
-        let text = self.text(end)?;
+        let (text, replaced) = self.text(end);
         let split = records::split(text, self.delimiter, self.headers.len(), self.next_line)
             .map_err(|e| match e {
                 SplitError::NotUtf8 => Error::Encoding {
@@ -204,7 +201,7 @@ impl CsvChunks {
         self.next_line = split.next_line;
         let mut raw = RawTable::new(self.headers.clone(), split.columns, split.lines);
         raw.overlong = split.overlong;
-        if self.replaced {
+        if replaced {
             raw.undecodable = rows_with_replacements(&raw.columns);
         }
         raw.encoding = Some(self.encoding);
