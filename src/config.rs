@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub http: Option<String>,
     /// Address of the Postgres endpoint (default 127.0.0.1:5433).
     pub pg: Option<String>,
+    /// The accounts file (default `<lake>/_system/accounts.json`).
+    pub accounts: Option<std::path::PathBuf>,
 }
 
 /// The whole file.

@@ -1,11 +1,11 @@
 //! `unionstat demo`: Longyan's returns generated if absent and loaded into the lake (returns
-//! already there are skipped), then the servers of `unionstat serve`, with a Postgres login made
-//! up for the run.
+//! already there are skipped), an `admin` account made on the first run (its password printed
+//! once), then the servers of `unionstat serve`.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use unionstat_query::pg::Credentials;
+use unionstat_query::accounts::{NewAccount, Role, Store};
 
 use crate::error::Result;
 use crate::generate::{GenerateArgs, run_generate};
@@ -56,11 +56,15 @@ pub fn run_demo(args: &DemoArgs) -> Result<u8> {
         id_hash_key_file: None,
         config: None,
     })?;
-    let login = Credentials::generated("analyst")?;
-    if unionstat_query::pg::credentials_from_env().is_none() {
+    let store = Store::beside_lake(&args.lake.to_string_lossy())?;
+    if store.load()?.accounts.is_empty() {
+        let password = store.update(|a| a.add(NewAccount::new("admin", Role::Admin), None))?;
+        println!("Login (dashboard and Postgres): user admin password {password} (shown once)");
+    } else {
         println!(
-            "Postgres login for this run: user {} password {}",
-            login.user, login.password
+            "Log in with your account; `unionstat users passwd admin --lake {}` sets a new \
+             password for admin",
+            args.lake.display()
         );
     }
     let serve = serve::ServeArgs {
@@ -73,5 +77,5 @@ pub fn run_demo(args: &DemoArgs) -> Result<u8> {
             pg: args.addresses.pg.clone(),
         },
     };
-    serve::run_serve(&serve, Some(login))
+    serve::run_serve(&serve)
 }

@@ -13,6 +13,7 @@ mod logs;
 mod progress;
 mod serve;
 mod sql;
+mod users;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Generate Longyan's scale-1 returns if absent, ingest them if the lake is empty, and serve.
     Demo(demo::DemoArgs),
+    /// Manage the accounts that may log in to `serve` (add, list, passwd, disable, token).
+    Users(users::UsersArgs),
 }
 
 /// `unionstat schema [TABLE]`.
@@ -76,10 +79,11 @@ fn main() -> ExitCode {
             .map_err(error::CliError::from),
         Command::Ingest(args) => ingest::run_ingest(args),
         Command::Sql(args) => sql::run_sql(args),
-        Command::Serve(args) => serve::run_serve(args, None),
+        Command::Serve(args) => serve::run_serve(args),
         Command::Export(args) => export::run_export(args),
         Command::Demo(args) => demo::run_demo(args),
         Command::Schema { table } => print_schema(table.as_deref()),
+        Command::Users(args) => users::run_users(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

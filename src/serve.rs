@@ -4,7 +4,6 @@
 
 use clap::Args;
 use unionstat_dashboard::app::{App, AppConfig};
-use unionstat_query::pg::Credentials;
 
 use crate::config::Config;
 use crate::error::Result;
@@ -51,9 +50,8 @@ async fn shutdown_signal() {
     tracing::info!("stopping: finishing the requests in flight");
 }
 
-/// Runs `unionstat serve` until interrupted; `login` stands in for a Postgres login the
-/// environment and the config file do not give.
-pub fn run_serve(args: &ServeArgs, login: Option<Credentials>) -> Result<u8> {
+/// Runs `unionstat serve` until interrupted.
+pub fn run_serve(args: &ServeArgs) -> Result<u8> {
     let file = Config::load(args.lake.config.as_deref())?;
     let addresses = &args.addresses;
     let config = AppConfig {
@@ -63,7 +61,8 @@ pub fn run_serve(args: &ServeArgs, login: Option<Credentials>) -> Result<u8> {
         pg: (addresses.pg.clone().or(file.serve.pg)).unwrap_or_else(|| "127.0.0.1:5433".into()),
         query: file.query,
         export: file.export,
-        fallback_login: login,
+        fallback_login: None,
+        accounts: file.serve.accounts,
     };
     runtime()?.block_on(async {
         let app = App::build(config).await?;
@@ -72,9 +71,17 @@ pub fn run_serve(args: &ServeArgs, login: Option<Credentials>) -> Result<u8> {
                 println!("Postgres endpoint: postgresql://{user}@{addr}/datafusion")
             }
             None => println!(
-                "Postgres endpoint off: set UNIONSTAT_PG_USER and UNIONSTAT_PG_PASSWORD \
-                 (or pg_user and pg_password in the config file's [query] section)"
+                "Postgres endpoint off: add an account (`unionstat users add`), or set \
+                 UNIONSTAT_PG_USER and UNIONSTAT_PG_PASSWORD for a single login"
             ),
+        }
+        if app.requires_login() {
+            println!("Accounts: every request needs a login (`unionstat users list` shows them)");
+        } else {
+            println!(
+                "No accounts: a single-user tool on this machine; `unionstat users add` makes it \
+                 a server that needs logins"
+            );
         }
         let addr = app.http_addr();
         println!("SQL over HTTP: POST http://{addr}/api/sql, GET http://{addr}/api/tables");

@@ -4,9 +4,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use unionstat_query::Engine;
 use unionstat_query::config::QueryConfig;
 use unionstat_query::output::{self, Format};
+use unionstat_query::{Engine, Scope};
 
 use crate::config::Config;
 use crate::error::{CliError, Result};
@@ -31,6 +31,10 @@ pub struct SqlArgs {
     /// Output format: table, csv, json or parquet.
     #[arg(long, default_value = "table")]
     format: String,
+    /// Run as account NAME: see only what it may see (to check a policy). Without it, the CLI
+    /// reads everything, as whoever can read the lake's files can.
+    #[arg(long = "as", value_name = "NAME")]
+    as_account: Option<String>,
     /// The query; without one, statements are read from standard input, each ending with `;`.
     query: Option<String>,
 }
@@ -62,15 +66,19 @@ pub fn run_sql(args: &SqlArgs) -> Result<u8> {
         .format
         .parse()
         .map_err(|e: unionstat_query::QueryError| CliError::Usage(e.message))?;
-    let config = Config::load(args.lake.config.as_deref())?.query;
+    let file = Config::load(args.lake.config.as_deref())?;
+    let scope = match &args.as_account {
+        Some(name) => crate::users::scope_of(&args.lake, &file, name)?,
+        None => Scope::local(),
+    };
     runtime()?.block_on(async {
-        let engine = open(&args.lake, &config).await?;
+        let engine = open(&args.lake, &file.query).await?;
         if let Some(query) = &args.query {
-            let answer = engine.sql(query).await?;
+            let answer = engine.sql(&scope, query).await?;
             print_answer(&answer, format)?;
             return Ok(0);
         }
-        repl(&engine, format).await
+        repl(&engine, &scope, format).await
     })
 }
 
@@ -87,7 +95,7 @@ fn print_answer(answer: &unionstat_query::Answer, format: Format) -> Result<()> 
 }
 
 /// Reads statements until end of input; a failed statement is reported and the next one runs.
-async fn repl(engine: &Engine, format: Format) -> Result<u8> {
+async fn repl(engine: &Engine, scope: &Scope, format: Format) -> Result<u8> {
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!(
@@ -118,7 +126,7 @@ async fn repl(engine: &Engine, format: Format) -> Result<u8> {
             continue;
         }
         let sql = std::mem::take(&mut pending);
-        match engine.sql(sql.trim().trim_end_matches(';')).await {
+        match engine.sql(scope, sql.trim().trim_end_matches(';')).await {
             Ok(answer) => print_answer(&answer, format)?,
             Err(e) => {
                 failed = true;

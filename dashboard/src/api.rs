@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use unionstat_export::ExportJobs;
 use unionstat_query::output::{self, Format};
-use unionstat_query::{Engine, ErrorCode, QueryError};
+use unionstat_query::{Engine, ErrorCode, QueryError, Scope};
 use unionstat_query::{indicators, panels};
 
 use crate::geometry;
@@ -110,7 +110,15 @@ type Build = fn(&Params, &Versions) -> Result<Table, QueryError>;
 /// statement, and the answer goes through the responder (304s, kept bodies, formats).
 fn table(allowed: &'static [&'static str], build: Build) -> MethodRouter<AppState> {
     get(
-        move |State(s): State<AppState>, uri: Uri, headers: HeaderMap, Query(raw): Raw| async move {
+        move |State(s): State<AppState>,
+              Extension(scope): Extension<Scope>,
+              uri: Uri,
+              headers: HeaderMap,
+              Query(raw): Raw| async move {
+            let scope = Scope {
+                interface: "dashboard",
+                ..scope
+            };
             let versions = match s.engine.refresh(false).await {
                 Ok(v) => v,
                 Err(e) => return e.into_response(),
@@ -119,10 +127,10 @@ fn table(allowed: &'static [&'static str], build: Build) -> MethodRouter<AppStat
                 Ok(t) => t,
                 Err(e) => return e.into_response(),
             };
-            let engine = s.engine.clone();
+            let (engine, asker) = (s.engine.clone(), scope.clone());
             s.responder
-                .reply(&uri, &headers, &versions, || async move {
-                    let answer = engine.sql(&table.sql).await?;
+                .reply(&uri, &headers, &scope, &versions, || async move {
+                    let answer = engine.sql(&asker, &table.sql).await?;
                     let bytes = output::write(&answer, table.format)?;
                     Ok(Reply {
                         content_type: table.format.content_type(),
@@ -160,6 +168,7 @@ fn overview(p: &Params, _: &Versions) -> Result<Table, QueryError> {
 /// Outlines of the counties, or of the towns of `county`, as GeoJSON.
 async fn regions(
     State(s): State<AppState>,
+    Extension(scope): Extension<Scope>,
     uri: Uri,
     headers: HeaderMap,
     Query(raw): Raw,
@@ -170,10 +179,14 @@ async fn regions(
         (Ok(sql), Ok(versions)) => (sql, versions),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let engine = s.engine.clone();
+    let scope = Scope {
+        interface: "dashboard",
+        ..scope
+    };
+    let (engine, asker) = (s.engine.clone(), scope.clone());
     s.responder
-        .reply(&uri, &headers, &versions, || async move {
-            let answer = engine.sql(&sql).await?;
+        .reply(&uri, &headers, &scope, &versions, || async move {
+            let answer = engine.sql(&asker, &sql).await?;
             let collection = geometry::feature_collection(&answer)?;
             Ok(Reply {
                 content_type: "application/geo+json",
@@ -273,8 +286,13 @@ fn reconciliation(p: &Params, _: &Versions) -> Result<Table, QueryError> {
     })
 }
 
-/// The scheduled export and its recent runs, newest first.
-async fn exports(State(s): State<AppState>) -> Response {
+/// The scheduled export and its recent runs, newest first (for admin accounts: exports hold
+/// every county's rows).
+async fn exports(State(s): State<AppState>, Extension(scope): Extension<Scope>) -> Response {
+    if !scope.is_admin() {
+        return QueryError::new(ErrorCode::Forbidden, "the exports are for admin accounts")
+            .into_response();
+    }
     axum::Json(s.exports.describe()).into_response()
 }
 

@@ -16,12 +16,17 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use unionstat_export::{ExportConfig, ExportJobs};
+use unionstat_query::accounts::{Directory, Role, Store};
 use unionstat_query::config::QueryConfig;
 use unionstat_query::pg::Credentials;
-use unionstat_query::{Engine, QueryError};
+use unionstat_query::throttle::Throttle;
+use unionstat_query::{Engine, QueryError, Scope};
+
+use crate::auth::Auth;
 
 /// What the server is built from.
 #[derive(Debug, Default)]
@@ -38,6 +43,8 @@ pub struct AppConfig {
     pub export: Option<ExportConfig>,
     /// The Postgres login when `query` has none; without either the endpoint stays off.
     pub fallback_login: Option<Credentials>,
+    /// The accounts file (default `<lake>/_system/accounts.json`).
+    pub accounts: Option<PathBuf>,
 }
 
 impl AppConfig {
@@ -70,6 +77,16 @@ pub enum AppError {
     /// The HTTP server failed while serving.
     #[error("the HTTP server stopped: {0}")]
     Serve(#[source] std::io::Error),
+    /// An address beyond this machine while nobody needs to log in.
+    #[error(
+        "the server has no accounts, so anyone who reaches {addr} could read everything; it listens \
+         only on this machine (127.0.0.1) until an account exists: add one with `unionstat users \
+         add NAME --lake LAKE --role admin`, or choose a 127.0.0.1 address"
+    )]
+    Unprotected {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
 }
 
 /// A built server, listening, not yet serving HTTP requests.
@@ -77,6 +94,7 @@ pub enum AppError {
 pub struct App {
     engine: Arc<Engine>,
     exports: Arc<ExportJobs>,
+    auth: Arc<Auth>,
     lake: String,
     listener: tokio::net::TcpListener,
     http_addr: SocketAddr,
@@ -84,20 +102,42 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the lake, binds the HTTP address and starts the Postgres endpoint (when a login is
-    /// configured). Must be called within a Tokio runtime.
+    /// Opens the lake and its accounts, binds the HTTP address and starts the Postgres endpoint
+    /// (when an account or a login is configured). Without accounts, only addresses on this
+    /// machine are allowed. Must be called within a Tokio runtime.
     pub async fn build(config: AppConfig) -> Result<App, AppError> {
         let engine = Arc::new(Engine::open(&config.lake, config.query.engine_options()).await?);
         for (view, reason) in engine.missing_views() {
             tracing::warn!(view, "the view is not available yet: {reason}");
         }
-        let pg = match config.query.credentials().or(config.fallback_login) {
-            Some(login) => {
-                let user = login.user.clone();
-                let addr = unionstat_query::pg::serve(engine.clone(), &config.pg, login).await?;
+        let store = match &config.accounts {
+            Some(path) => Store::new(path),
+            None => Store::beside_lake(&config.lake)?,
+        };
+        let directory = Arc::new(Directory::open(store)?);
+        let throttle = Arc::new(Throttle::default());
+        let open = directory.is_empty();
+        let single = config.query.credentials().or(config.fallback_login);
+        let pg = match (single, open) {
+            (None, true) => None,
+            (single, _) => {
+                let user = single
+                    .as_ref()
+                    .filter(|_| open)
+                    .map_or_else(|| "<account>".to_string(), |s| s.user.clone());
+                let addr = unionstat_query::pg::serve(
+                    engine.clone(),
+                    &config.pg,
+                    single,
+                    directory.clone(),
+                    throttle.clone(),
+                )
+                .await?;
+                if open && !addr.ip().is_loopback() {
+                    return Err(AppError::Unprotected { addr });
+                }
                 Some((user, addr))
             }
-            None => None,
         };
         let listener = tokio::net::TcpListener::bind(&config.http)
             .await
@@ -109,9 +149,13 @@ impl App {
             addr: config.http.clone(),
             source,
         })?;
+        if open && !http_addr.ip().is_loopback() {
+            return Err(AppError::Unprotected { addr: http_addr });
+        }
         Ok(App {
             engine,
             exports: Arc::new(ExportJobs::new(config.export)),
+            auth: Arc::new(Auth::new(directory, throttle, false)),
             lake: config.lake,
             listener,
             http_addr,
@@ -124,7 +168,13 @@ impl App {
         self.http_addr
     }
 
-    /// The Postgres endpoint's login user and address, when it is on.
+    /// Whether requests need a login (the server has accounts).
+    pub fn requires_login(&self) -> bool {
+        self.auth.required()
+    }
+
+    /// The Postgres endpoint's login user (`<account>` when each account logs in as itself) and
+    /// address, when it is on.
     pub fn pg(&self) -> Option<(&str, SocketAddr)> {
         self.pg.as_ref().map(|(user, addr)| (user.as_str(), *addr))
     }
@@ -136,11 +186,27 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
         tokio::spawn(self.exports.clone().run_on_schedule(self.lake.clone()));
-        let router = crate::router(self.engine, self.exports);
-        tokio::spawn(crate::warm_up(router.clone()));
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(AppError::Serve)
+        let warm_scope = if self.auth.required() {
+            // The scope the big screen and city accounts without personal data share.
+            Scope {
+                name: "warm-up".to_string(),
+                role: Role::Viewer,
+                county: None,
+                pii: false,
+                ..Scope::local()
+            }
+        } else {
+            Scope::local()
+        }
+        .via("dashboard", None);
+        let router = crate::router(self.engine, self.exports, self.auth);
+        tokio::spawn(crate::warm_up(router.clone(), warm_scope));
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(AppError::Serve)
     }
 }

@@ -18,6 +18,7 @@
 mod api;
 pub mod app;
 mod assets;
+pub mod auth;
 mod geometry;
 mod origin;
 mod params;
@@ -29,23 +30,37 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower::ServiceExt as _;
 use unionstat_export::ExportJobs;
-use unionstat_query::Engine;
+use unionstat_query::{Engine, Scope};
+
+use crate::auth::Auth;
 
 /// Everything the dashboard serves: the web UI, its JSON API, the SQL routes of
-/// [`unionstat_query::http`], `/api/openapi.json`, `/healthz` and `/metrics`; `exports` is the
-/// scheduled export whose runs `/api/exports` lists.
-pub fn router(engine: Arc<Engine>, exports: Arc<ExportJobs>) -> Router {
+/// [`unionstat_query::http`], `/api/openapi.json`, `/healthz` and `/metrics`, and the login
+/// (`/login`, `/api/login`, `/api/logout`, `/api/me`), every request in the caller's scope
+/// ([`auth`]); `exports` is the scheduled export whose runs `/api/exports` lists.
+pub fn router(engine: Arc<Engine>, exports: Arc<ExportJobs>, auth: Arc<Auth>) -> Router {
     let state = api::AppState::new(engine.clone(), exports);
     let telemetry = state.telemetry.clone();
+    let logins = Router::new()
+        .route("/login", get(auth::login_page))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .with_state(auth.clone());
     Router::new()
         .merge(api::routes(state))
         .merge(unionstat_query::http::router(engine))
         .merge(assets::routes())
+        .merge(logins)
         .route("/api/openapi.json", get(assets::openapi))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::require_login,
+        ))
         .layer(axum::middleware::from_fn(origin::same_origin))
         .layer(axum::middleware::from_fn_with_state(
             telemetry,
@@ -53,14 +68,19 @@ pub fn router(engine: Arc<Engine>, exports: Arc<ExportJobs>) -> Router {
         ))
 }
 
-/// Answers the landing page's requests once, through `router` itself, so that the first person to
-/// open the dashboard after a start finds its answers computed. Failures are only logged: the
-/// page computes what it needs anyway.
-pub async fn warm_up(router: Router) {
+/// Answers the landing page's requests once, through `router` itself, in `scope` (the one the
+/// big screen and city accounts share), so that the first person to open the dashboard after a
+/// start finds its answers computed. Failures are only logged: the page computes what it needs
+/// anyway.
+pub async fn warm_up(router: Router, scope: Scope) {
     let get = |uri: String| {
         let router = router.clone();
+        let scope = scope.clone();
         async move {
-            let request = Request::get(&uri).body(Body::empty()).ok()?;
+            let request = Request::get(&uri)
+                .extension(scope)
+                .body(Body::empty())
+                .ok()?;
             let response = router.oneshot(request).await.ok()?;
             let ok = response.status().is_success();
             let body = axum::body::to_bytes(response.into_body(), usize::MAX)

@@ -1,6 +1,7 @@
 //! Answers tied to the lake's versions: each has an ETag made of the Delta versions of every
-//! table and the request, so a client that already holds the answer gets a 304, and the body is
-//! kept until a table changes, so a busy big screen costs one query per change.
+//! table, the caller's scope (what it may see) and the request, so a client that already holds
+//! the answer gets a 304, and the body is kept until a table changes, so a busy big screen costs
+//! one query per change. An answer kept for one scope is never served to another.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
@@ -10,7 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use unionstat_query::QueryError;
+use unionstat_query::{QueryError, Scope};
 
 /// A body ready to send.
 #[derive(Debug, Clone)]
@@ -45,6 +46,7 @@ impl Responder {
         &self,
         uri: &Uri,
         headers: &HeaderMap,
+        scope: &Scope,
         versions: &BTreeMap<String, i64>,
         make: F,
     ) -> Response
@@ -53,7 +55,7 @@ impl Responder {
         Fut: Future<Output = Result<Reply, QueryError>>,
     {
         let mut hash = Sha256::new();
-        hash.update(format!("{versions:?}\u{0}{uri}"));
+        hash.update(format!("{}\u{0}{versions:?}\u{0}{uri}", scope.cache_key()));
         let etag = format!("W/\"{}\"", hex::encode(&hash.finalize()[..12]));
         let matches = headers
             .get(header::IF_NONE_MATCH)

@@ -15,7 +15,7 @@ use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::col;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use unionstat_query::{Engine, EngineOptions, QueryError};
+use unionstat_query::{Engine, EngineOptions, QueryError, Scope};
 
 use crate::publish::{Destination, files_under};
 
@@ -148,7 +148,7 @@ fn geometry_select(table: &str) -> Option<String> {
 
 /// The table's geometry types and overall bounds, for the GeoParquet metadata.
 async fn geo_metadata(engine: &Engine, select: &str) -> Result<String> {
-    let ctx = engine.context();
+    let ctx = engine.context_for(&Scope::local());
     let batches = ctx
         .sql(&format!(
             "SELECT array_agg(DISTINCT ST_GeometryType(ST_GeomFromWKB(geometry))) AS types, \
@@ -320,7 +320,7 @@ async fn write_dataset(
     dataset: &Dataset,
     versions: &BTreeMap<String, i64>,
 ) -> Result<(Value, Vec<FileEntry>)> {
-    let ctx = engine.context();
+    let ctx = engine.context_for(&Scope::local());
     let geometry = (dataset.kind == "table")
         .then(|| geometry_select(&dataset.name))
         .flatten();

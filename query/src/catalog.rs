@@ -37,16 +37,20 @@ pub fn known_tables() -> Vec<&'static str> {
     names
 }
 
-/// A table whose provider is replaced when a new Delta version appears.
+/// A lake table as queries read it: its current version's provider, replaced when a new Delta
+/// version appears (or one fixed version, under `table_at`), read through the caller's
+/// [`policy`](crate::policy).
 #[derive(Debug)]
 pub struct LiveTable {
+    name: String,
     current: RwLock<Arc<dyn TableProvider>>,
 }
 
 impl LiveTable {
-    /// A table served by `provider` until it is replaced.
-    pub fn new(provider: Arc<dyn TableProvider>) -> Self {
+    /// Table `name` served by `provider` until it is replaced.
+    pub fn new(name: &str, provider: Arc<dyn TableProvider>) -> Self {
         LiveTable {
+            name: name.to_string(),
             current: RwLock::new(provider),
         }
     }
@@ -69,7 +73,10 @@ impl LiveTable {
 #[async_trait]
 impl TableProvider for LiveTable {
     fn schema(&self) -> SchemaRef {
-        self.provider().schema()
+        Arc::new(crate::policy::visible_schema(
+            &self.name,
+            &self.provider().schema(),
+        ))
     }
 
     fn table_type(&self) -> TableType {
@@ -83,9 +90,16 @@ impl TableProvider for LiveTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        self.provider()
-            .scan(state, projection, filters, limit)
-            .await
+        let provider = self.provider();
+        crate::policy::scan(
+            &self.name,
+            provider.as_ref(),
+            state,
+            projection,
+            filters,
+            limit,
+        )
+        .await
     }
 
     fn supports_filters_pushdown(
@@ -211,10 +225,10 @@ impl Catalog {
                     if Some(latest) == loaded.table.version() {
                         continue;
                     }
-                    let before = loaded.live.schema();
+                    let before = loaded.live.provider().schema();
                     loaded.table.update_incremental(None).await?;
                     loaded.live.replace(provider(&loaded.table).await?);
-                    refresh.reshaped |= loaded.live.schema() != before;
+                    refresh.reshaped |= loaded.live.provider().schema() != before;
                 }
                 None => {
                     let Some(table) = self.open(name).await? else {
@@ -223,7 +237,7 @@ impl Catalog {
                     table
                         .update_datafusion_session(&ctx.state())
                         .map_err(QueryError::from)?;
-                    let live = Arc::new(LiveTable::new(provider(&table).await?));
+                    let live = Arc::new(LiveTable::new(name, provider(&table).await?));
                     ctx.register_table(name, live.clone())?;
                     tables.insert(name.to_string(), Loaded { table, live });
                     refresh.reshaped = true;

@@ -11,10 +11,10 @@ use std::time::Duration;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
@@ -35,6 +35,7 @@ use crate::catalog::{Catalog, lake_url};
 use crate::error::{ErrorCode, QueryError, Result};
 use crate::group_by_code::GroupByCode;
 use crate::guard::{self, Limits};
+use crate::policy::Scope;
 use crate::time_travel::TableAt;
 use crate::views;
 
@@ -317,20 +318,20 @@ impl Engine {
         Ok(self.catalog.versions().await)
     }
 
-    /// Runs one user statement within the guards.
-    pub async fn sql(&self, sql: &str) -> Result<Answer> {
-        let span = tracing::info_span!("query", sql = %sql);
-        self.sql_in_span(sql).instrument(span).await
+    /// Runs one user statement within the guards, reading what `scope` may read.
+    pub async fn sql(&self, scope: &Scope, sql: &str) -> Result<Answer> {
+        let span = tracing::info_span!("query", sql = %sql, user = %scope.name);
+        self.sql_in_span(scope, sql).instrument(span).await
     }
 
-    async fn sql_in_span(&self, sql: &str) -> Result<Answer> {
+    async fn sql_in_span(&self, scope: &Scope, sql: &str) -> Result<Answer> {
         let statement = guard::parse(sql)?;
         let versions = Arc::new(self.refresh(false).await?);
-        let key = format!("{versions:?}\u{0}{sql}");
+        let key = format!("{}\u{0}{versions:?}\u{0}{sql}", scope.cache_key());
         if let Some(answer) = self.cached(&key) {
             return Ok(answer);
         }
-        let (answer, repeatable) = self.run(statement, versions).await?;
+        let (answer, repeatable) = self.run(scope, statement, versions).await?;
         if repeatable {
             self.remember(key, &answer);
         }
@@ -338,31 +339,48 @@ impl Engine {
     }
 
     /// Runs a statement parsed elsewhere (the Postgres endpoint parses its own).
-    pub async fn statement(&self, statement: DfStatement) -> Result<Answer> {
-        let span = tracing::info_span!("query", sql = %statement);
-        self.statement_in_span(statement).instrument(span).await
+    pub async fn statement(&self, scope: &Scope, statement: DfStatement) -> Result<Answer> {
+        let span = tracing::info_span!("query", sql = %statement, user = %scope.name);
+        self.statement_in_span(scope, statement)
+            .instrument(span)
+            .await
     }
 
-    async fn statement_in_span(&self, statement: DfStatement) -> Result<Answer> {
+    async fn statement_in_span(&self, scope: &Scope, statement: DfStatement) -> Result<Answer> {
         guard::check(&statement)?;
         let versions = Arc::new(self.refresh(false).await?);
-        Ok(self.run(statement, versions).await?.0)
+        Ok(self.run(scope, statement, versions).await?.0)
     }
 
     /// Runs a plan made elsewhere (the Postgres endpoint's prepared statements).
-    pub async fn plan(&self, plan: LogicalPlan) -> Result<Answer> {
+    pub async fn plan(&self, scope: &Scope, plan: LogicalPlan) -> Result<Answer> {
         let versions = Arc::new(self.refresh(false).await?);
-        self.execute(plan, None, versions).await
+        self.execute(scope, plan, None, versions).await
+    }
+
+    /// The session as `scope` sees it: every lake table it scans reads through that scope's
+    /// policy ([`crate::policy`]).
+    fn state_for(&self, scope: &Scope) -> SessionState {
+        let mut state = self.ctx.state();
+        state.config_mut().set_extension(Arc::new(scope.clone()));
+        state
+    }
+
+    /// A DataFusion context of the engine's tables, views and functions for `scope`, for work
+    /// that builds its own plans (exports).
+    pub fn context_for(&self, scope: &Scope) -> SessionContext {
+        SessionContext::new_with_state(self.state_for(scope))
     }
 
     /// Runs a statement, reusing its physical plan when it ran before at these table versions.
     /// Also says whether the answer is [`repeatable`].
     async fn run(
         &self,
+        scope: &Scope,
         statement: DfStatement,
         versions: Arc<BTreeMap<String, i64>>,
     ) -> Result<(Answer, bool)> {
-        let key = statement.to_string();
+        let key = format!("{}\u{0}{statement}", scope.cache_key());
         if let Some(physical) = self.planned(&key, &versions) {
             let answer = self
                 .execute_physical(async { Ok(reset_plan_states(physical)?) }, versions)
@@ -372,7 +390,7 @@ impl Engine {
         let plan = self.ctx.state().statement_to_plan(statement).await?;
         let repeatable = repeatable(&plan);
         let answer = self
-            .execute(plan, repeatable.then_some(key), versions)
+            .execute(scope, plan, repeatable.then_some(key), versions)
             .await?;
         Ok((answer, repeatable))
     }
@@ -380,13 +398,22 @@ impl Engine {
     /// Plans and executes `plan`, keeping its physical plan under `key` when there is one.
     async fn execute(
         &self,
+        scope: &Scope,
         plan: LogicalPlan,
         key: Option<String>,
         versions: Arc<BTreeMap<String, i64>>,
     ) -> Result<Answer> {
         guard::check_plan(&plan)?;
+        if scope.county().is_some() && matches!(plan, LogicalPlan::Analyze(_)) {
+            // Its metrics count the rows each scan read before the county's filter.
+            return Err(QueryError::new(
+                ErrorCode::Forbidden,
+                "EXPLAIN ANALYZE is for city and admin accounts: its row counts include other \
+                 counties' rows; use EXPLAIN to see the plan",
+            ));
+        }
         let planning = async {
-            let physical = yielding(self.ctx.state().create_physical_plan(&plan).await?)?;
+            let physical = yielding(self.state_for(scope).create_physical_plan(&plan).await?)?;
             if let Some(key) = key {
                 // A copy that never runs: a plan that ran holds what its joins built (and the
                 // memory reserved for it) until it is dropped.

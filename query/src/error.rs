@@ -33,6 +33,12 @@ pub enum ErrorCode {
     BadRequest,
     /// Nothing is served at the path.
     NotFound,
+    /// No login, or a login that is not valid.
+    Unauthorized,
+    /// Logged in, but the account may not do this.
+    Forbidden,
+    /// Too many failed logins: wait before trying again.
+    Throttled,
 }
 
 impl ErrorCode {
@@ -51,6 +57,9 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Throttled => "throttled",
         }
     }
 
@@ -64,6 +73,9 @@ impl ErrorCode {
             | ErrorCode::BadRequest => 400,
             ErrorCode::TooManyRows | ErrorCode::MemoryLimit => 422,
             ErrorCode::NotFound => 404,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::Throttled => 429,
             ErrorCode::Timeout => 408,
             ErrorCode::Busy => 503,
             ErrorCode::Lake | ErrorCode::Internal => 500,
@@ -81,6 +93,8 @@ impl ErrorCode {
             ErrorCode::Timeout => "57014",
             ErrorCode::TooManyRows => "54000",
             ErrorCode::Busy => "53300",
+            ErrorCode::Unauthorized | ErrorCode::Throttled => "28000",
+            ErrorCode::Forbidden => "42501",
             ErrorCode::Lake | ErrorCode::Internal | ErrorCode::BadRequest | ErrorCode::NotFound => {
                 "XX000"
             }
@@ -152,6 +166,12 @@ impl QueryError {
 impl From<DataFusionError> for QueryError {
     fn from(e: DataFusionError) -> Self {
         let root = e.find_root();
+        // A refusal of ours raised inside DataFusion (a policy, a bounded function) keeps its code.
+        if let DataFusionError::External(inner) = root
+            && let Some(ours) = inner.downcast_ref::<QueryError>()
+        {
+            return ours.clone();
+        }
         let error = match root {
             DataFusionError::ResourcesExhausted(m) => QueryError::new(
                 ErrorCode::MemoryLimit,

@@ -1,6 +1,8 @@
 //! SQL over HTTP: `POST /api/sql` with the SQL as the body answers in JSON, CSV, Arrow IPC or
 //! Parquet (`?format=` or `Accept`); `GET /api/tables` lists tables and views with their columns.
 //! Errors are JSON: `{"error": "<stable code>", "message": "<what happened, what to do>"}`.
+//! Each request runs in the caller's [`Scope`], which the server's login layer puts in the
+//! request; without one the routes answer 500 rather than read anything.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +18,7 @@ use axum::routing::{get, post};
 use crate::engine::Engine;
 use crate::error::{ErrorCode, QueryError};
 use crate::output::{self, Format};
+use crate::policy::Scope;
 
 impl IntoResponse for QueryError {
     fn into_response(self) -> Response {
@@ -36,10 +39,20 @@ pub fn router(engine: Arc<Engine>) -> Router {
 
 async fn sql(
     State(engine): State<Arc<Engine>>,
+    Extension(scope): Extension<Scope>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, QueryError> {
+    if !scope.may_write_sql() {
+        return Err(QueryError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "a {} account sees the dashboard only; SQL is for city, county and admin accounts",
+                scope.role
+            ),
+        ));
+    }
     let format = match params.get("format") {
         Some(f) => f.parse()?,
         None => headers
@@ -60,7 +73,7 @@ async fn sql(
             "the request body is empty; send the SQL as the body of the POST",
         ));
     }
-    let answer = engine.sql(sql).await?;
+    let answer = engine.sql(&scope, sql).await?;
     let bytes = output::write(&answer, format)?;
     Ok(([(header::CONTENT_TYPE, format.content_type())], bytes).into_response())
 }

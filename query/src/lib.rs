@@ -4,17 +4,18 @@
 //!
 //! ```no_run
 //! # async fn run() -> unionstat_query::Result<()> {
-//! use unionstat_query::{Engine, EngineOptions, output};
+//! use unionstat_query::{Engine, EngineOptions, Scope, output};
 //!
 //! let engine = Engine::open("data/lake", EngineOptions::default()).await?;
 //! let answer = engine
-//!     .sql("SELECT county_name, members, membership_rate FROM union_coverage \
+//!     .sql(&Scope::local(), "SELECT county_name, members, membership_rate FROM union_coverage \
 //!           WHERE grain = 'county' AND year = 2017 ORDER BY members DESC")
 //!     .await?;
 //! let table = output::write(&answer, output::Format::Table)?;
 //! # Ok(()) }
 //! ```
 
+pub mod accounts;
 pub mod bounded;
 pub mod catalog;
 pub mod config;
@@ -27,10 +28,13 @@ pub mod indicators;
 pub mod output;
 pub mod panels;
 pub mod pg;
+pub mod policy;
 pub mod scan;
+pub mod throttle;
 pub mod time_travel;
 pub mod views;
 
 pub use engine::{Answer, Engine, EngineOptions};
 pub use error::{ErrorCode, QueryError, Result};
 pub use guard::Limits;
+pub use policy::Scope;

@@ -1,7 +1,9 @@
 //! The Postgres wire protocol (datafusion-postgres), so `psql`, DBeaver, Metabase and drivers
-//! connect as to a Postgres database. Clients log in with SCRAM-SHA-256 as the configured user;
-//! every statement passes the same guards as HTTP and the CLI: queries run through
-//! [`Engine`], anything else but session settings and transactions is refused.
+//! connect as to a Postgres database. Clients log in with SCRAM-SHA-256, each as its own account
+//! (viewers are refused), or, while the server has no accounts, as the one configured login.
+//! Every statement passes the same guards as HTTP and the CLI and runs through [`Engine`] in the
+//! account's [`Scope`]; anything else but session settings and transactions is refused. Failed
+//! logins are slowed down ([`crate::throttle`]).
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -17,7 +19,7 @@ use datafusion::sql::sqlparser::ast::{Set, Statement};
 use datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters;
 use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::{
-    PgCatalogContextProvider, Role,
+    PgCatalogContextProvider, Role as PgRole,
 };
 use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
 use datafusion_postgres::hooks::set_show::SetShowHook;
@@ -37,18 +39,22 @@ use datafusion_postgres::pgwire::api::results::{
 use datafusion_postgres::pgwire::api::stmt::{QueryParser, StoredStatement};
 use datafusion_postgres::pgwire::api::store::PortalStore;
 use datafusion_postgres::pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionManager, PgWireServerHandlers,
+    ClientInfo, ClientPortalStore, ConnectionManager, METADATA_USER, PgWireConnectionState,
+    PgWireServerHandlers,
 };
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
+use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::{DfSessionService, Parser};
 use futures::Sink;
 use tokio::net::TcpListener;
 
+use crate::accounts::{Directory, Role, SCRAM_ITERATIONS, random_bytes};
 use crate::engine::{Answer, Engine};
 use crate::error::{ErrorCode, QueryError, Result};
 use crate::guard;
+use crate::policy::Scope;
+use crate::throttle::{self, Throttle};
 
 /// Who may log in.
 #[derive(Clone)]
@@ -67,45 +73,182 @@ impl Debug for Credentials {
     }
 }
 
-const ITERATIONS: usize = 4096;
+const ITERATIONS: usize = SCRAM_ITERATIONS;
 
-/// The one configured login, stored salted as SCRAM wants it.
+/// The one login of the configuration, stored salted as SCRAM wants it.
 #[derive(Debug)]
-struct Login {
+struct Single {
     user: String,
     salt: Vec<u8>,
     salted: Vec<u8>,
 }
 
-#[async_trait]
-impl AuthSource for Login {
-    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
-        if login.user() != Some(self.user.as_str()) {
-            return Err(PgWireError::InvalidPassword(
-                login.user().unwrap_or_default().to_string(),
-            ));
+/// Who may log in: the accounts, or, while there are none, the configured login.
+#[derive(Debug)]
+struct Login {
+    single: Option<Single>,
+    directory: Arc<Directory>,
+    throttle: Arc<Throttle>,
+}
+
+impl Login {
+    /// The scope of the queries of a connection logged in as `user`, checked again for every
+    /// statement: an account disabled while connected is refused from its next statement.
+    fn scope(&self, user: Option<&String>, peer: SocketAddr) -> Result<Scope> {
+        let accounts = self.directory.current()?;
+        let peer = Some(peer.to_string());
+        if accounts.accounts.is_empty() {
+            return Ok(Scope::local().via("postgres", peer));
         }
-        Ok(Password::new(Some(self.salt.clone()), self.salted.clone()))
+        let account = user
+            .and_then(|u| accounts.get(u))
+            .ok_or_else(|| QueryError::new(ErrorCode::Unauthorized, "the account is gone"))?;
+        account.usable().map_err(|why| {
+            QueryError::new(ErrorCode::Unauthorized, format!("the account is {why}"))
+        })?;
+        Ok(account.scope().via("postgres", peer))
     }
 }
 
-/// What `pg_catalog.pg_roles` and `pg_user` list: the one login. (datafusion-postgres's
-/// `AuthManager` behind an `Arc` cannot serve here: the catalog's `Arc<T>` provider calls itself
-/// and overflows the stack on the first query of `pg_roles`.)
+fn hex_bytes(text: &str) -> PgWireResult<Vec<u8>> {
+    hex::decode(text).map_err(|e| PgWireError::ApiError(Box::new(e)))
+}
+
+#[async_trait]
+impl AuthSource for Login {
+    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
+        let user = login.user().unwrap_or_default();
+        let accounts = self.directory.current().map_err(|e| pg_error(&e))?;
+        if accounts.accounts.is_empty() {
+            return match &self.single {
+                Some(single) if single.user == user => Ok(Password::new(
+                    Some(single.salt.clone()),
+                    single.salted.clone(),
+                )),
+                _ => Err(PgWireError::InvalidPassword(user.to_string())),
+            };
+        }
+        let keys = [throttle::user_key(user), throttle::addr_key(login.host())];
+        if let Some(wait) = self.throttle.wait(&keys) {
+            return Err(pg_error(&throttled(wait)));
+        }
+        let Some(account) = accounts.get(user) else {
+            // A salted password nobody has: the exchange fails as for a wrong password.
+            let salt = random_bytes::<16>().map_err(|e| pg_error(&e))?;
+            let salted = random_bytes::<32>().map_err(|e| pg_error(&e))?;
+            return Ok(Password::new(Some(salt.to_vec()), salted.to_vec()));
+        };
+        if let Err(why) = account.usable() {
+            return Err(pg_error(&QueryError::new(
+                ErrorCode::Unauthorized,
+                format!("the account {user} is {why}; ask the federation's IT"),
+            )));
+        }
+        if account.role == Role::Viewer {
+            return Err(pg_error(&QueryError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{user} is a viewer account, for the dashboard; the Postgres endpoint is for \
+                     city, county and admin accounts"
+                ),
+            )));
+        }
+        Ok(Password::new(
+            Some(hex_bytes(&account.scram.salt)?),
+            hex_bytes(&account.scram.salted)?,
+        ))
+    }
+}
+
+/// The refusal of a login tried too soon after failures.
+pub fn throttled(wait: std::time::Duration) -> QueryError {
+    QueryError::new(
+        ErrorCode::Throttled,
+        format!(
+            "too many failed logins; try again in {} s",
+            wait.as_secs().max(1)
+        ),
+    )
+}
+
+/// datafusion-postgres's SCRAM startup, counting failed and successful logins in the throttle
+/// and logging them.
+struct Counted<S> {
+    inner: S,
+    throttle: Arc<Throttle>,
+}
+
+#[async_trait]
+impl<S: StartupHandler> StartupHandler for Counted<S> {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let result = self.inner.on_startup(client, message).await;
+        let user = client
+            .metadata()
+            .get(METADATA_USER)
+            .cloned()
+            .unwrap_or_default();
+        let peer = client.socket_addr();
+        let keys = [
+            throttle::user_key(&user),
+            throttle::addr_key(&peer.to_string()),
+        ];
+        match &result {
+            Err(PgWireError::InvalidPassword(_)) => {
+                self.throttle.failed(&keys);
+                tracing::warn!(user, %peer, interface = "postgres", "login failed");
+            }
+            Ok(()) if matches!(client.state(), PgWireConnectionState::ReadyForQuery) => {
+                self.throttle.succeeded(&keys[..1]);
+                tracing::info!(user, %peer, interface = "postgres", "logged in");
+            }
+            _ => {}
+        }
+        result
+    }
+}
+
+/// What `pg_catalog.pg_roles` and `pg_user` list: the accounts that may log in here (or the one
+/// configured login). (datafusion-postgres's `AuthManager` behind an `Arc` cannot serve here:
+/// the catalog's `Arc<T>` provider calls itself and overflows the stack on the first query of
+/// `pg_roles`.)
 #[derive(Debug, Clone)]
 struct Roles {
-    user: String,
+    single: Option<String>,
+    directory: Arc<Directory>,
+}
+
+impl Roles {
+    fn names(&self) -> Vec<String> {
+        match self.directory.current() {
+            Ok(accounts) if !accounts.accounts.is_empty() => accounts
+                .accounts
+                .iter()
+                .filter(|a| a.role != Role::Viewer && a.usable().is_ok())
+                .map(|a| a.name.clone())
+                .collect(),
+            _ => self.single.iter().cloned().collect(),
+        }
+    }
 }
 
 #[async_trait]
 impl PgCatalogContextProvider for Roles {
     async fn roles(&self) -> Vec<String> {
-        vec![self.user.clone()]
+        self.names()
     }
 
-    async fn role(&self, name: &str) -> Option<Role> {
-        (name == self.user).then(|| Role {
-            name: self.user.clone(),
+    async fn role(&self, name: &str) -> Option<PgRole> {
+        self.names().contains(&name.to_string()).then(|| PgRole {
+            name: name.to_string(),
             is_superuser: false,
             can_login: true,
             can_create_db: false,
@@ -222,6 +365,7 @@ fn is_session_statement(statement: &Statement) -> bool {
 /// session statement.
 struct GuardHook {
     engine: Arc<Engine>,
+    login: Arc<Login>,
 }
 
 /// An answer as rows of the Postgres protocol, in `format` (text, binary or per column).
@@ -262,8 +406,15 @@ impl QueryHook for GuardHook {
         if is_session_statement(statement) {
             return None;
         }
+        let scope = match self
+            .login
+            .scope(client.metadata().get(METADATA_USER), client.socket_addr())
+        {
+            Ok(scope) => scope,
+            Err(e) => return Some(Err(pg_error(&e))),
+        };
         let parsed = datafusion::sql::parser::Statement::Statement(Box::new(statement.clone()));
-        Some(match self.engine.statement(parsed).await {
+        Some(match self.engine.statement(&scope, parsed).await {
             Ok(answer) => respond(&answer, &Format::UnifiedText, client.metadata()),
             Err(e) => Err(pg_error(&e)),
         })
@@ -359,6 +510,7 @@ struct Guarded {
     inner: Arc<DfSessionService>,
     parser: Arc<OneStatement>,
     engine: Arc<Engine>,
+    login: Arc<Login>,
 }
 
 #[async_trait]
@@ -434,7 +586,15 @@ impl ExtendedQueryHandler for Guarded {
             .clone()
             .replace_params_with_values(&params)
             .map_err(|e| pg_error(&e.into()))?;
-        let answer = self.engine.plan(plan).await.map_err(|e| pg_error(&e))?;
+        let scope = self
+            .login
+            .scope(client.metadata().get(METADATA_USER), client.socket_addr())
+            .map_err(|e| pg_error(&e))?;
+        let answer = self
+            .engine
+            .plan(&scope, plan)
+            .await
+            .map_err(|e| pg_error(&e))?;
         respond(&answer, &portal.result_column_format, client.metadata())
     }
 }
@@ -463,6 +623,7 @@ struct Handlers {
     simple: Arc<Simple>,
     extended: Arc<Guarded>,
     login: Arc<Login>,
+    throttle: Arc<Throttle>,
     connections: Arc<ConnectionManager>,
 }
 
@@ -478,22 +639,29 @@ impl PgWireServerHandlers for Handlers {
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         let mut scram = ScramAuth::new(self.login.clone());
         scram.set_iterations(ITERATIONS);
-        Arc::new(
-            SASLAuthStartupHandler::new(Arc::new(DefaultServerParameterProvider::default()))
+        Arc::new(Counted {
+            inner: SASLAuthStartupHandler::new(Arc::new(DefaultServerParameterProvider::default()))
                 .with_scram(scram)
                 .with_connection_manager(self.connections.clone()),
-        )
+            throttle: self.throttle.clone(),
+        })
     }
 }
 
 /// Binds the Postgres endpoint at `addr` (port 0 picks a free port) and serves it in the
-/// background; returns the bound address.
+/// background; returns the bound address. Accounts of `directory` log in as themselves; while it
+/// holds none, `single` is the one login (and without it nobody can log in until an account is
+/// added). `throttle` slows down failed logins (share it with the HTTP login).
 pub async fn serve(
     engine: Arc<Engine>,
     addr: &str,
-    credentials: Credentials,
+    single: Option<Credentials>,
+    directory: Arc<Directory>,
+    throttle: Arc<Throttle>,
 ) -> Result<SocketAddr> {
-    if credentials.user.trim().is_empty() || credentials.password.trim().is_empty() {
+    if let Some(credentials) = &single
+        && (credentials.user.trim().is_empty() || credentials.password.trim().is_empty())
+    {
         return Err(QueryError::new(
             ErrorCode::BadRequest,
             "the Postgres login has an empty user or password; set both \
@@ -505,7 +673,8 @@ pub async fn serve(
     // are seen by the engine that runs the queries.
     let mut ctx = engine.context().clone();
     let roles = Roles {
-        user: credentials.user.clone(),
+        single: single.as_ref().map(|c| c.user.clone()),
+        directory: directory.clone(),
     };
     setup_pg_catalog(&ctx, "datafusion", roles).map_err(|e| {
         QueryError::new(
@@ -515,28 +684,41 @@ pub async fn serve(
     })?;
     datafusion_postgres::datafusion_pg_functions::register_all(&mut ctx);
     let ctx = Arc::new(ctx);
+    let single = match single {
+        Some(credentials) => {
+            let salt = random_bytes::<16>()?.to_vec();
+            Some(Single {
+                salted: gen_salted_password(&credentials.password, &salt, ITERATIONS),
+                user: credentials.user,
+                salt,
+            })
+        }
+        None => None,
+    };
+    let login = Arc::new(Login {
+        single,
+        directory,
+        throttle: throttle.clone(),
+    });
     let hooks: Vec<Arc<dyn QueryHook>> = vec![
         Arc::new(GuardHook {
             engine: engine.clone(),
+            login: login.clone(),
         }),
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
     ];
-    let salt = random_bytes::<16>()?.to_vec();
-    let login = Arc::new(Login {
-        salted: gen_salted_password(&credentials.password, &salt, ITERATIONS),
-        user: credentials.user,
-        salt,
-    });
     let service = Arc::new(DfSessionService::new_with_hooks(ctx, hooks));
     let handlers = Arc::new(Handlers {
         extended: Arc::new(Guarded {
             parser: Arc::new(OneStatement(service.query_parser())),
             inner: service.clone(),
             engine: engine.clone(),
+            login: login.clone(),
         }),
         simple: Arc::new(Simple(service)),
         login,
+        throttle,
         connections: Arc::new(ConnectionManager::new()),
     });
     let listener = TcpListener::bind(addr).await.map_err(|e| {
@@ -570,18 +752,6 @@ pub async fn serve(
         }
     });
     Ok(bound)
-}
-
-/// `N` bytes from the operating system's secure random source, for salts and passwords.
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| {
-        QueryError::new(
-            ErrorCode::Internal,
-            format!("the system's random source failed: {e}"),
-        )
-    })?;
-    Ok(bytes)
 }
 
 impl Credentials {

@@ -150,7 +150,11 @@ impl DeltaFiles {
 
     /// The indexes of the files whose partition values pass every filter on partition columns.
     fn kept(&self, state: &dyn Session, filters: &[Expr]) -> Result<Vec<usize>> {
-        let all = (0..self.files.len()).collect();
+        let all: Vec<usize> = (0..self.files.len()).collect();
+        if all.is_empty() {
+            // A version without files (a table's first, empty commit) has nothing to prune.
+            return Ok(all);
+        }
         let Some(filter) = conjunction(filters.iter().filter(|f| self.on_partitions(f)).cloned())
         else {
             return Ok(all);

@@ -9,7 +9,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 
-use crate::catalog::{Catalog, known_tables, provider};
+use crate::catalog::{Catalog, LiveTable, known_tables, provider};
 
 /// The `table_at` table function.
 #[derive(Debug)]
@@ -100,9 +100,11 @@ impl TableFunctionImpl for TableAt {
                     "table {name} did not exist at {t}; its first version was committed at {first}"
                 )));
             }
-            provider(&table)
+            let provider = provider(&table)
                 .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            // The same policy as the table's current version.
+            Ok(Arc::new(LiveTable::new(&name, provider)) as Arc<dyn TableProvider>)
         };
         tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(load))
     }

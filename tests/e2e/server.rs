@@ -27,13 +27,30 @@ pub fn demo_lake() -> &'static (PathBuf, PathBuf) {
         assert_eq!(health.status, 200, "{}", health.text());
         let printed = demo.printed.join("\n");
         assert!(
-            printed.contains("Postgres login for this run: user analyst password ")
-                && printed.contains("Postgres endpoint: postgresql://analyst@127.0.0.1:"),
+            printed.contains("Login (dashboard and Postgres): user admin password ")
+                && printed.contains("Postgres endpoint: postgresql://<account>@127.0.0.1:")
+                && printed.contains("Accounts: every request needs a login"),
             "{printed}"
         );
+        // The demo's admin account makes the lake a server that needs logins: without one, the
+        // dashboard sends a browser to its login page and an API call gets 401.
+        let page = crate::http::get(&demo.addr, "/");
+        assert_eq!(page.status, 303, "{}", page.text());
+        assert_eq!(crate::http::get(&demo.addr, "/api/overview").status, 401);
         demo.stop();
         (data, lake)
     })
+}
+
+/// An accounts file that holds no account: servers started with it run as the single-user tool
+/// on this machine (the tests of what the dashboard and SQL answer use it; the tests of logins
+/// use the demo lake's own accounts).
+pub fn no_accounts() -> String {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-no-accounts")
+        .join("accounts.json")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A running server.
@@ -51,7 +68,8 @@ impl Server {
         Server::serve_with(&[], &[])
     }
 
-    /// `unionstat serve` over the demo lake with more arguments and environment variables.
+    /// `unionstat serve` over the demo lake with more arguments and environment variables,
+    /// without accounts unless `UNIONSTAT_SERVE_ACCOUNTS` names a file.
     pub fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         let (_, lake) = demo_lake();
         Server::start(
@@ -60,6 +78,7 @@ impl Server {
                 .arg("--lake")
                 .arg(lake)
                 .args(args)
+                .env("UNIONSTAT_SERVE_ACCOUNTS", no_accounts())
                 .envs(env.iter().copied()),
         )
     }

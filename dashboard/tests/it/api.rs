@@ -7,7 +7,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt as _;
+use unionstat_dashboard::auth::Auth;
 use unionstat_export::ExportJobs;
+use unionstat_query::accounts::{Directory, Store};
+use unionstat_query::throttle::Throttle;
 use unionstat_query::{Engine, EngineOptions};
 
 use crate::fixture::lake_location;
@@ -16,7 +19,17 @@ async fn router() -> Router {
     let engine = Engine::open(&lake_location(), EngineOptions::default())
         .await
         .expect("the engine opens");
-    unionstat_dashboard::router(Arc::new(engine), Arc::new(ExportJobs::new(None)))
+    let none = Store::new(std::env::temp_dir().join("unionstat-it-no-accounts/accounts.json"));
+    let auth = Auth::new(
+        Arc::new(Directory::open(none).expect("no accounts")),
+        Arc::new(Throttle::default()),
+        false,
+    );
+    unionstat_dashboard::router(
+        Arc::new(engine),
+        Arc::new(ExportJobs::new(None)),
+        Arc::new(auth),
+    )
 }
 
 /// Status, ETag and JSON body of `GET uri`, sending `if_none_match` when given.

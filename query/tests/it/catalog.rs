@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use unionstat_query::{Engine, EngineOptions};
+use unionstat_query::{Engine, EngineOptions, Scope};
 
 use crate::fixture;
 
@@ -80,7 +80,10 @@ async fn a_new_submission_is_seen_without_a_restart_and_the_old_version_stays_re
     .await;
     assert_eq!(old.parse::<i64>().expect("count"), before);
     let future = engine
-        .sql("SELECT count(*) FROM table_at('grassroots_unions', '2000-01-01T00:00:00Z')")
+        .sql(
+            &Scope::local(),
+            "SELECT count(*) FROM table_at('grassroots_unions', '2000-01-01T00:00:00Z')",
+        )
         .await
         .expect_err("no version existed in 2000");
     assert_eq!(future.code, "invalid_sql", "{future}");
@@ -92,7 +95,7 @@ async fn a_kept_plan_runs_again_to_the_same_answer_and_time_is_never_frozen() {
     let engine = fixture::engine().await;
     let csv = async |sql: &str| {
         let answer = engine
-            .sql(sql)
+            .sql(&Scope::local(), sql)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let mut out = Vec::new();

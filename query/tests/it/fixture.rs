@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use unionstat_generator::generate::Generator;
 use unionstat_generator::returns::{self, Options as GenOptions};
 use unionstat_ingest::pii::HashKey;
-use unionstat_query::{Engine, EngineOptions, Limits};
+use unionstat_query::{Engine, EngineOptions, Limits, Scope};
 
 /// Writes clean generated returns at `scale` into `dir`.
 pub fn generate(dir: &Path, scale: f64) {
@@ -97,7 +97,7 @@ pub async fn engine() -> Arc<Engine> {
 /// The first column of the first row, as text.
 pub async fn scalar(engine: &Engine, sql: &str) -> String {
     let answer = engine
-        .sql(sql)
+        .sql(&Scope::local(), sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     let batch = answer

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use unionstat_query::Limits;
+use unionstat_query::{Limits, Scope};
 
 use crate::fixture;
 
 async fn refused(engine: &unionstat_query::Engine, sql: &str) -> unionstat_query::QueryError {
-    let e = engine.sql(sql).await.expect_err(sql);
+    let e = engine.sql(&Scope::local(), sql).await.expect_err(sql);
     let still = fixture::scalar(engine, "SELECT count(*) FROM regions").await;
     assert!(
         still.parse::<i64>().expect("count") > 100,
@@ -81,7 +81,10 @@ async fn a_query_past_the_timeout_is_cancelled_and_releases_its_memory() {
         "SELECT sum(a.members * b.members + c.members) \
          FROM grassroots_unions a, grassroots_unions b, grassroots_unions c",
     ] {
-        let e = engine.sql(sql).await.expect_err("runs for long");
+        let e = engine
+            .sql(&Scope::local(), sql)
+            .await
+            .expect_err("runs for long");
         assert_eq!(e.code, "timeout", "{sql}: {e}");
         // Had the work gone on in the background, it would hold the join's memory until it
         // finished, hours later.
@@ -134,6 +137,7 @@ async fn queries_beyond_the_concurrency_cap_are_refused_while_others_run() {
         tokio::spawn(async move {
             engine
                 .sql(
+                    &Scope::local(),
                     // Far more rows than 3 s can count, made in batches that a timeout can stop.
                     "SELECT count(*) FROM range(1000000000000)",
                 )
@@ -149,7 +153,7 @@ async fn queries_beyond_the_concurrency_cap_are_refused_while_others_run() {
     }
     assert_eq!(engine.running(), 1, "the count runs until its timeout");
     let e = engine
-        .sql("SELECT 1")
+        .sql(&Scope::local(), "SELECT 1")
         .await
         .expect_err("the only slot is taken");
     assert_eq!(e.code, "busy", "{e}");

@@ -8,4 +8,5 @@ mod fixture;
 mod guards;
 mod http;
 mod pg;
+mod policy;
 mod slt;

@@ -3,7 +3,11 @@
 use std::net::SocketAddr;
 use std::process::Command;
 
+use std::sync::Arc;
+
+use unionstat_query::accounts::{Directory, Store};
 use unionstat_query::pg::{self, Credentials};
+use unionstat_query::throttle::Throttle;
 
 use crate::fixture;
 
@@ -16,9 +20,17 @@ async fn serve() -> SocketAddr {
         user: USER.into(),
         password: PASSWORD.into(),
     };
-    pg::serve(engine, "127.0.0.1:0", credentials)
-        .await
-        .expect("Postgres endpoint")
+    // No accounts: the one configured login.
+    let none = Store::new(std::env::temp_dir().join("unionstat-it-no-accounts/accounts.json"));
+    pg::serve(
+        engine,
+        "127.0.0.1:0",
+        Some(credentials),
+        Arc::new(Directory::open(none).expect("no accounts")),
+        Arc::new(Throttle::default()),
+    )
+    .await
+    .expect("Postgres endpoint")
 }
 
 async fn connect(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::array_value_to_string;
 use sqllogictest::{DBOutput, DefaultColumnType};
-use unionstat_query::{Engine, ErrorCode, QueryError};
+use unionstat_query::{Engine, ErrorCode, QueryError, Scope};
 
 use crate::fixture;
 
@@ -27,7 +27,7 @@ impl sqllogictest::AsyncDB for EngineDb {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, QueryError> {
-        let answer = self.0.sql(sql).await?;
+        let answer = self.0.sql(&Scope::local(), sql).await?;
         let types = answer
             .schema
             .fields()
