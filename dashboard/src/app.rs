@@ -110,6 +110,7 @@ impl App {
         for (view, reason) in engine.missing_views() {
             tracing::warn!(view, "the view is not available yet: {reason}");
         }
+        let audit = engine.enable_audit()?;
         let store = match &config.accounts {
             Some(path) => Store::new(path),
             None => Store::beside_lake(&config.lake)?,
@@ -155,7 +156,7 @@ impl App {
         Ok(App {
             engine,
             exports: Arc::new(ExportJobs::new(config.export)),
-            auth: Arc::new(Auth::new(directory, throttle, false)),
+            auth: Arc::new(Auth::new(directory, throttle, false, audit)),
             lake: config.lake,
             listener,
             http_addr,

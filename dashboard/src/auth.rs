@@ -26,6 +26,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use unionstat_query::accounts::{Account, Directory, random_bytes};
+use unionstat_query::audit::Audit;
 use unionstat_query::pg::throttled;
 use unionstat_query::throttle::{self, Throttle};
 use unionstat_query::{ErrorCode, QueryError, Scope};
@@ -61,6 +62,7 @@ pub struct Auth {
     sessions: Mutex<HashMap<String, Session>>,
     verified: Mutex<HashMap<String, (String, String)>>,
     secure: bool,
+    audit: Option<Arc<Audit>>,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -162,14 +164,27 @@ fn open_path(path: &str) -> bool {
 }
 
 impl Auth {
-    /// The logins of `directory`; `secure` when the server speaks TLS (cookies get `Secure`).
-    pub fn new(directory: Arc<Directory>, throttle: Arc<Throttle>, secure: bool) -> Self {
+    /// The logins of `directory`; `secure` when the server speaks TLS (cookies get `Secure`);
+    /// logins are written to `audit` when there is one.
+    pub fn new(
+        directory: Arc<Directory>,
+        throttle: Arc<Throttle>,
+        secure: bool,
+        audit: Option<Arc<Audit>>,
+    ) -> Self {
         Auth {
             directory,
             throttle,
             sessions: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
             secure,
+            audit,
+        }
+    }
+
+    fn audit_login(&self, peer: Option<&str>, outcome: Result<&Scope, (&str, &QueryError)>) {
+        if let Some(audit) = &self.audit {
+            audit.login("http", peer, outcome);
         }
     }
 
@@ -205,6 +220,7 @@ impl Auth {
                 .cloned(),
             None => None,
         };
+        let fresh = account.is_none();
         let account = match account {
             Some(a) => Some(a),
             None => {
@@ -221,18 +237,22 @@ impl Auth {
         let Some(account) = account else {
             self.throttle.failed(&keys);
             tracing::warn!(user = name, peer, interface = "http", "login failed");
-            return Err(QueryError::new(
-                ErrorCode::Unauthorized,
-                "wrong account name or password",
-            ));
+            let e = QueryError::new(ErrorCode::Unauthorized, "wrong account name or password");
+            self.audit_login(peer, Err((name, &e)));
+            return Err(e);
         };
         if let Err(why) = account.usable() {
-            return Err(QueryError::new(
+            let e = QueryError::new(
                 ErrorCode::Unauthorized,
                 format!("the account {name} is {why}; ask the federation's IT"),
-            ));
+            );
+            self.audit_login(peer, Err((name, &e)));
+            return Err(e);
         }
         self.throttle.succeeded(&keys[..1]);
+        if fresh {
+            self.audit_login(peer, Ok(&account.scope()));
+        }
         if let Ok(mut verified) = self.verified.lock() {
             if verified.len() >= MAX_VERIFIED {
                 verified.clear();
@@ -335,9 +355,11 @@ impl Auth {
                     }
                     self.throttle.failed(&keys);
                     tracing::warn!(peer, interface = "http", "unknown API token");
-                    return Err(unauthorized(
-                        "the API token is not known; make one with `unionstat users token NAME`",
-                    ));
+                    let message =
+                        "the API token is not known; make one with `unionstat users token NAME`";
+                    let e = QueryError::new(ErrorCode::Unauthorized, message);
+                    self.audit_login(peer.as_deref(), Err(("", &e)));
+                    return Err(unauthorized(message));
                 }
             },
             Proof::Session(token) => {

@@ -6,7 +6,7 @@ const I18N = {
   zh: {
     title: '龙岩市总工会 · 工会统计驾驶舱', subtitle: '基层工会组建、会员发展、困难帮扶与集体协商',
     tab_overview: '总览', tab_unions: '工会名录', tab_quality: '数据质量', tab_sql: 'SQL 查询',
-    year: '年度', print: '打印', metric: '指标', industry: '行业', sites: '服务阵地', back: '返回全市',
+    year: '年度', print: '打印', logout: '退出登录', metric: '指标', industry: '行业', sites: '服务阵地', back: '返回全市',
     all_industries: '全部行业', city: '龙岩市', schematic: '乡镇边界为示意图，仅示意位置关系，不代表实际行政界线。',
     map_title: (m, y, p) => `${p} · ${m}（${y}年）`, rankings: (m) => `乡镇排名 · ${m}`,
     breakdown: (m) => `分行业 · ${m}`, trend: (m, p) => `${p} · ${m} 趋势`, top: '前十', bottom: '后十',
@@ -26,7 +26,7 @@ const I18N = {
   en: {
     title: 'Longyan Federation of Trade Unions · Statistics Cockpit', subtitle: 'Union formation, membership, hardship aid and collective bargaining',
     tab_overview: 'Overview', tab_unions: 'Unions', tab_quality: 'Data quality', tab_sql: 'SQL',
-    year: 'Year', print: 'Print', metric: 'Figure', industry: 'Industry', sites: 'Service sites', back: 'Back to city',
+    year: 'Year', print: 'Print', logout: 'Log out', metric: 'Figure', industry: 'Industry', sites: 'Service sites', back: 'Back to city',
     all_industries: 'All industries', city: 'Longyan', schematic: 'Town boundaries are schematic: they show relative position only, not legal boundaries.',
     map_title: (m, y, p) => `${p} · ${m} (${y})`, rankings: (m) => `Towns ranked · ${m}`,
     breakdown: (m) => `By industry · ${m}`, trend: (m, p) => `${p} · ${m} over time`, top: 'Top 10', bottom: 'Bottom 10',
@@ -65,6 +65,8 @@ const CARDS = [
 const S = {
   lang: localStorage.getItem('unionstat.lang') || 'zh',
   tab: 'overview', year: null, years: [], metric: 'formation_rate', industry: '', sites: false,
+  // `home`: the county a county account is bound to (it sees nothing else), else null.
+  me: {}, home: null,
   county: null, town: null, indicators: [], counties: [], towns: {}, industries: [],
   unions: { county: '', town: '', industry: '', q: '', page: 1, size: 20 },
   charts: {}, data: {},
@@ -110,9 +112,15 @@ async function api(path, params = {}) {
   const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined && v !== ''));
   const url = q.toString() ? `${path}?${q}` : path;
   const r = await fetch(url);
+  if (r.status === 401) toLogin();
   const body = await r.json();
   if (!r.ok) throw new Error(body.message || `${r.status}`);
   return body;
+}
+// A session that ended (or none): the login page, then back here.
+function toLogin() {
+  location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+  throw new Error('login');
 }
 function download(path, params, format) {
   const q = new URLSearchParams(Object.entries({ ...params, format }).filter(([, v]) => v !== null && v !== undefined && v !== ''));
@@ -157,10 +165,10 @@ function renderCrumbs() {
   if (S.town) parts.push(`<span>${escape(townName(S.town))}</span>`);
   $('crumbs').innerHTML = parts.join('<span class="sep">›</span>');
   $('crumbs').querySelectorAll('a').forEach((a) => a.addEventListener('click', () => {
-    if (a.dataset.level === 'city') { S.county = null; S.town = null; } else { S.town = null; }
+    if (a.dataset.level === 'city') { S.county = S.home; S.town = null; } else { S.town = null; }
     renderOverview();
   }));
-  $('back').hidden = !S.county;
+  $('back').hidden = S.county === S.home;
   $('year-note').textContent = t('year_note', S.year);
 }
 
@@ -441,7 +449,9 @@ async function renderQuality() {
 async function runSql(format) {
   const sql = $('sql-text').value;
   const started = performance.now();
-  const r = await fetch(`/api/sql?format=${format}`, { method: 'POST', body: sql, headers: { 'Content-Type': 'text/plain' } });
+  const headers = { 'Content-Type': 'text/plain', 'X-CSRF-Token': S.me.csrf || '' };
+  const r = await fetch(`/api/sql?format=${format}`, { method: 'POST', body: sql, headers });
+  if (r.status === 401) toLogin();
   if (!r.ok) {
     const e = await r.json();
     $('sql-error').hidden = false;
@@ -537,7 +547,11 @@ function bind() {
   });
   $('industry').addEventListener('change', (e) => { S.industry = e.target.value; render(); });
   $('sites').addEventListener('change', (e) => { S.sites = e.target.checked; renderMap(); });
-  $('back').addEventListener('click', () => { S.county = null; S.town = null; renderOverview(); });
+  $('back').addEventListener('click', () => { S.county = S.home; S.town = null; renderOverview(); });
+  $('logout').addEventListener('click', async () => {
+    await fetch('/api/logout', { method: 'POST', headers: { 'X-CSRF-Token': S.me.csrf || '' } });
+    location.href = '/login';
+  });
   $('lang').addEventListener('click', () => {
     S.lang = zh() ? 'en' : 'zh';
     localStorage.setItem('unionstat.lang', S.lang);
@@ -564,7 +578,24 @@ function bind() {
   $('sql-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && e.ctrlKey) runSql('json'); });
 }
 
+// Who is logged in: a county account opens on its county and has no city level; a viewer has
+// no SQL console. A server without accounts answers as its single local user.
+async function whoAmI() {
+  const r = await fetch('/api/me');
+  if (r.status === 401) toLogin();
+  S.me = await r.json();
+  S.home = S.me.county || null;
+  S.county = S.home;
+  document.querySelector('[data-tab="sql"]').hidden = !S.me.sql;
+  if (S.me.accounts !== false) {
+    $('who').textContent = S.me.name;
+    $('who').hidden = false;
+    $('logout').hidden = false;
+  }
+}
+
 async function start() {
+  await whoAmI();
   const [indicators, overview, counties, industries] = await Promise.all([
     api('/api/indicators'), api('/api/overview'), regions(null),
     api('/api/industries'),

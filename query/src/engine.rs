@@ -5,8 +5,8 @@
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,8 +30,9 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
+use crate::audit::Audit;
 use crate::bounded;
-use crate::catalog::{Catalog, lake_url};
+use crate::catalog::{Catalog, LiveTable, lake_url};
 use crate::error::{ErrorCode, QueryError, Result};
 use crate::group_by_code::GroupByCode;
 use crate::guard::{self, Limits};
@@ -159,13 +160,20 @@ fn yielding(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
 /// Whether running `plan` again over the same table versions gives the same answer and may
 /// reuse its physical plan: not when it calls a function whose value changes between calls
 /// (`now()`, `random()`, which planning would fix to one value), nor for EXPLAIN ANALYZE,
-/// whose plan carries the metrics of its run.
+/// whose plan carries the metrics of its run, nor when it reads the audit, which grows without
+/// a table version.
 fn repeatable(plan: &LogicalPlan) -> bool {
     if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
         return false;
     }
     let mut varies = false;
     let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && scan.table_name.table() == "audit"
+        {
+            varies = true;
+            return Ok(TreeNodeRecursion::Stop);
+        }
         for expr in node.expressions() {
             let _ = expr.apply(|e| {
                 if let Expr::ScalarFunction(f) = e
@@ -215,6 +223,8 @@ pub struct Engine {
     plans: Mutex<PlanCache>,
     /// Views left out because their tables are not in the lake yet.
     missing_views: Mutex<Vec<(&'static str, String)>>,
+    /// The audit of queries, when a server keeps one.
+    audit: OnceLock<Arc<Audit>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -273,6 +283,7 @@ impl Engine {
             cache: Mutex::new(ResultCache::default()),
             plans: Mutex::new(PlanCache::default()),
             missing_views: Mutex::new(Vec::new()),
+            audit: OnceLock::new(),
         };
         engine.refresh(true).await?;
         Ok(engine)
@@ -321,7 +332,43 @@ impl Engine {
     /// Runs one user statement within the guards, reading what `scope` may read.
     pub async fn sql(&self, scope: &Scope, sql: &str) -> Result<Answer> {
         let span = tracing::info_span!("query", sql = %sql, user = %scope.name);
-        self.sql_in_span(scope, sql).instrument(span).await
+        let started = Instant::now();
+        let answer = self.sql_in_span(scope, sql).instrument(span).await;
+        self.audited(scope, sql, started, &answer);
+        answer
+    }
+
+    /// Writes a query's line in the audit, when the engine keeps one.
+    fn audited(&self, scope: &Scope, sql: &str, started: Instant, answer: &Result<Answer>) {
+        if let Some(audit) = self.audit.get() {
+            audit.query(
+                scope,
+                sql,
+                started.elapsed(),
+                answer.as_ref().map(Answer::rows),
+            );
+        }
+    }
+
+    /// Keeps the audit of every query and login beside the lake (`_system/audit/`), readable by
+    /// admin accounts as the `audit` table; nothing for a lake that is not a local folder.
+    pub fn enable_audit(&self) -> Result<Option<Arc<Audit>>> {
+        if let Some(audit) = self.audit.get() {
+            return Ok(Some(audit.clone()));
+        }
+        let Some(audit) = Audit::beside_lake(self.catalog.root())? else {
+            return Ok(None);
+        };
+        let table = LiveTable::new("audit", audit.table()?);
+        self.ctx.register_table("audit", Arc::new(table))?;
+        let audit = Arc::new(audit);
+        let _ = self.audit.set(audit.clone());
+        Ok(Some(audit))
+    }
+
+    /// The audit, when it is kept.
+    pub fn audit(&self) -> Option<Arc<Audit>> {
+        self.audit.get().cloned()
     }
 
     async fn sql_in_span(&self, scope: &Scope, sql: &str) -> Result<Answer> {
@@ -340,10 +387,15 @@ impl Engine {
 
     /// Runs a statement parsed elsewhere (the Postgres endpoint parses its own).
     pub async fn statement(&self, scope: &Scope, statement: DfStatement) -> Result<Answer> {
-        let span = tracing::info_span!("query", sql = %statement, user = %scope.name);
-        self.statement_in_span(scope, statement)
+        let sql = statement.to_string();
+        let span = tracing::info_span!("query", sql = %sql, user = %scope.name);
+        let started = Instant::now();
+        let answer = self
+            .statement_in_span(scope, statement)
             .instrument(span)
-            .await
+            .await;
+        self.audited(scope, &sql, started, &answer);
+        answer
     }
 
     async fn statement_in_span(&self, scope: &Scope, statement: DfStatement) -> Result<Answer> {
@@ -352,10 +404,16 @@ impl Engine {
         Ok(self.run(scope, statement, versions).await?.0)
     }
 
-    /// Runs a plan made elsewhere (the Postgres endpoint's prepared statements).
-    pub async fn plan(&self, scope: &Scope, plan: LogicalPlan) -> Result<Answer> {
-        let versions = Arc::new(self.refresh(false).await?);
-        self.execute(scope, plan, None, versions).await
+    /// Runs a plan made elsewhere from `sql` (the Postgres endpoint's prepared statements).
+    pub async fn plan(&self, scope: &Scope, sql: &str, plan: LogicalPlan) -> Result<Answer> {
+        let started = Instant::now();
+        let answer = async {
+            let versions = Arc::new(self.refresh(false).await?);
+            self.execute(scope, plan, None, versions).await
+        }
+        .await;
+        self.audited(scope, sql, started, &answer);
+        answer
     }
 
     /// The session as `scope` sees it: every lake table it scans reads through that scope's

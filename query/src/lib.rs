@@ -16,6 +16,7 @@
 //! ```
 
 pub mod accounts;
+pub mod audit;
 pub mod bounded;
 pub mod catalog;
 pub mod config;

@@ -50,6 +50,7 @@ use futures::Sink;
 use tokio::net::TcpListener;
 
 use crate::accounts::{Directory, Role, SCRAM_ITERATIONS, random_bytes};
+use crate::audit::Audit;
 use crate::engine::{Answer, Engine};
 use crate::error::{ErrorCode, QueryError, Result};
 use crate::guard;
@@ -176,6 +177,8 @@ pub fn throttled(wait: std::time::Duration) -> QueryError {
 struct Counted<S> {
     inner: S,
     throttle: Arc<Throttle>,
+    login: Arc<Login>,
+    audit: Option<Arc<Audit>>,
 }
 
 #[async_trait]
@@ -201,14 +204,24 @@ impl<S: StartupHandler> StartupHandler for Counted<S> {
             throttle::user_key(&user),
             throttle::addr_key(&peer.to_string()),
         ];
+        let from = peer.to_string();
         match &result {
             Err(PgWireError::InvalidPassword(_)) => {
                 self.throttle.failed(&keys);
                 tracing::warn!(user, %peer, interface = "postgres", "login failed");
+                if let Some(audit) = &self.audit {
+                    let e =
+                        QueryError::new(ErrorCode::Unauthorized, "wrong account name or password");
+                    audit.login("postgres", Some(&from), Err((&user, &e)));
+                }
             }
             Ok(()) if matches!(client.state(), PgWireConnectionState::ReadyForQuery) => {
                 self.throttle.succeeded(&keys[..1]);
                 tracing::info!(user, %peer, interface = "postgres", "logged in");
+                if let (Some(audit), Ok(scope)) = (&self.audit, self.login.scope(Some(&user), peer))
+                {
+                    audit.login("postgres", Some(&from), Ok(&scope));
+                }
             }
             _ => {}
         }
@@ -592,7 +605,7 @@ impl ExtendedQueryHandler for Guarded {
             .map_err(|e| pg_error(&e))?;
         let answer = self
             .engine
-            .plan(&scope, plan)
+            .plan(&scope, &portal.statement.statement.0, plan)
             .await
             .map_err(|e| pg_error(&e))?;
         respond(&answer, &portal.result_column_format, client.metadata())
@@ -624,6 +637,7 @@ struct Handlers {
     extended: Arc<Guarded>,
     login: Arc<Login>,
     throttle: Arc<Throttle>,
+    audit: Option<Arc<Audit>>,
     connections: Arc<ConnectionManager>,
 }
 
@@ -644,6 +658,8 @@ impl PgWireServerHandlers for Handlers {
                 .with_scram(scram)
                 .with_connection_manager(self.connections.clone()),
             throttle: self.throttle.clone(),
+            login: self.login.clone(),
+            audit: self.audit.clone(),
         })
     }
 }
@@ -719,6 +735,7 @@ pub async fn serve(
         simple: Arc::new(Simple(service)),
         login,
         throttle,
+        audit: engine.audit(),
         connections: Arc::new(ConnectionManager::new()),
     });
     let listener = TcpListener::bind(addr).await.map_err(|e| {

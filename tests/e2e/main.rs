@@ -41,7 +41,7 @@ fn help_lists_only_the_commands_that_work() {
     assert_eq!(
         commands,
         [
-            "generate", "ingest", "schema", "sql", "serve", "export", "demo", "help"
+            "generate", "ingest", "schema", "sql", "serve", "export", "demo", "users", "help"
         ],
         "{help}"
     );

@@ -24,6 +24,7 @@ async fn router() -> Router {
         Arc::new(Directory::open(none).expect("no accounts")),
         Arc::new(Throttle::default()),
         false,
+        None,
     );
     unionstat_dashboard::router(
         Arc::new(engine),

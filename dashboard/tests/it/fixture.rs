@@ -46,10 +46,11 @@ pub fn lake_location() -> String {
     lake().to_string_lossy().to_string()
 }
 
-/// An answer: status and body.
+/// An answer: status, header and body.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    pub head: String,
     pub body: Vec<u8>,
 }
 
@@ -58,14 +59,45 @@ impl Reply {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value of header `name` (the first, when several).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
 }
 
 /// `GET path` on the server at `addr`, over a connection of its own.
 pub async fn get(addr: std::net::SocketAddr, path: &str) -> Reply {
+    send(addr, "GET", path, &[], "").await
+}
+
+/// `method path` with `headers` and `body` on the server at `addr`, over a connection of its own.
+pub async fn send(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connects");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).await.expect("sends");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("reads");
@@ -87,6 +119,7 @@ pub async fn get(addr: std::net::SocketAddr, path: &str) -> Reply {
     );
     Reply {
         status,
+        head,
         body: raw[split + 4..].to_vec(),
     }
 }

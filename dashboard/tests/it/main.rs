@@ -5,3 +5,4 @@
 mod api;
 mod app;
 mod fixture;
+mod logins;
