@@ -576,11 +576,14 @@ fn io(path: &Path, what: &str, e: &std::io::Error) -> QueryError {
     )
 }
 
+/// A file's modification time and size: when either changes, the file is read again.
+type Stamp = Option<(SystemTime, u64)>;
+
 /// The accounts as a server sees them: the store, read again when its file changes.
 #[derive(Debug)]
 pub struct Directory {
     store: Store,
-    seen: Mutex<(Option<(SystemTime, u64)>, Arc<Accounts>)>,
+    seen: Mutex<(Stamp, Arc<Accounts>)>,
 }
 
 impl Directory {

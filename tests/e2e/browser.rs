@@ -419,3 +419,139 @@ fn the_dashboard_draws_longyan_and_drills_into_a_county() {
         "{refusal}"
     );
 }
+
+#[test]
+fn a_county_steward_logs_in_sees_only_the_county_and_logs_out() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let (_, lake) = crate::server::demo_lake();
+    let dir = tempfile::tempdir().expect("tmp");
+    let accounts = dir
+        .path()
+        .join("accounts.json")
+        .to_string_lossy()
+        .into_owned();
+    let password = "永定区工会-2017-steward";
+    let mut add = crate::unionstat()
+        .args([
+            "users", "add", "steward", "--role", "county", "--county", "350803",
+        ])
+        .args(["--password-stdin", "--lake"])
+        .arg(lake)
+        .env("UNIONSTAT_SERVE_ACCOUNTS", &accounts)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("unionstat runs");
+    std::io::Write::write_all(
+        &mut add.stdin.take().expect("stdin"),
+        format!("{password}\n").as_bytes(),
+    )
+    .expect("the password is sent");
+    crate::succeeded(&add.wait_with_output().expect("users add ends"));
+    let server = Server::serve_with(&[], &[("UNIONSTAT_SERVE_ACCOUNTS", &accounts)]);
+
+    // The dashboard sends a browser that has no session to the login page.
+    browser.go(&format!("http://{}/", server.addr));
+    browser.wait_for(
+        "location.pathname === '/login' && document.getElementById('name')",
+        "the login page",
+    );
+    browser.screenshot("login");
+    browser.script(&format!(
+        "document.getElementById('name').value = 'steward'; \
+         document.getElementById('password').value = '{password}'; return null;"
+    ));
+    browser.click("#submit");
+    browser.wait_for(
+        "location.pathname === '/' && document.body.dataset.ready",
+        "the dashboard after the login",
+    );
+    assert_eq!(
+        browser.script("return document.body.dataset.ready;"),
+        json!("yes"),
+        "{}",
+        browser.script("return document.getElementById('map-error').textContent;")
+    );
+
+    // It opens on 永定区's towns, with no way up to the city, and only 永定区's figures.
+    let map = "echarts.getInstanceByDom(document.getElementById('map'))";
+    assert_eq!(
+        browser.script(&format!("return {map}.getOption().geo[0].map;")),
+        json!("longyan-350803")
+    );
+    assert_eq!(
+        browser.script("return document.getElementById('back').hidden;"),
+        json!(true)
+    );
+    assert_eq!(
+        browser.script("return document.getElementById('who').textContent;"),
+        json!("steward")
+    );
+    // What the lake holds, read by the CLI (which sees everything).
+    let local = |sql: &str| -> Vec<String> {
+        crate::succeeded(
+            &crate::unionstat()
+                .args(["sql", "--format", "csv", "--lake"])
+                .arg(lake)
+                .arg(sql)
+                .output()
+                .expect("unionstat runs"),
+        )
+        .lines()
+        .skip(1)
+        .map(String::from)
+        .collect()
+    };
+    let number = |text: &str| text.parse::<f64>().expect("a number");
+    let county = number(
+        &local(
+            "SELECT value FROM kpi WHERE grain = 'county' AND county_code = '350803' \
+         AND year = 2017 AND metric = 'members'",
+        )[0],
+    );
+    let city = number(
+        &local("SELECT value FROM kpi WHERE grain = 'city' AND year = 2017 AND metric = 'members'")
+            [0],
+    );
+    let card =
+        browser.script("return document.querySelector('.kpi[data-metric=members]').dataset.value;");
+    assert_eq!(
+        number(card.as_str().expect("a value")),
+        county,
+        "the city has {city}"
+    );
+    assert!(county < city);
+    // Every place on the map is one of its towns.
+    let towns = local("SELECT code FROM regions WHERE parent_code = '350803'");
+    let places = browser.script(&format!(
+        "return {map}.getOption().series[0].data.map(d => d.name);"
+    ));
+    let places = places.as_array().expect("places");
+    assert!(!places.is_empty());
+    for place in places {
+        let code = place.as_str().expect("a code");
+        assert!(
+            towns.iter().any(|t| t == code),
+            "{code} is not a town of 永定区"
+        );
+    }
+    browser.screenshot("dashboard-county");
+
+    // Logging out ends the session: the API refuses it, and the page is the login page again.
+    browser.click("#logout");
+    browser.wait_for("location.pathname === '/login'", "the login page again");
+    let status = browser.session(
+        "POST",
+        "/execute/async",
+        json!({"script": "const done = arguments[0]; fetch('/api/overview').then(r => done(r.status));", "args": []}),
+    );
+    assert_eq!(status, json!(401));
+    let errors: Vec<String> = browser
+        .console_errors()
+        .into_iter()
+        .filter(|e| !e.contains("401"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}

@@ -419,7 +419,7 @@ async fn disabled_accounts_new_passwords_and_guessing_are_refused() {
         statuses.push(sql(http, &guess, "SELECT 1").await.status);
     }
     let wrong = statuses.iter().take_while(|s| **s == 401).count();
-    assert!(wrong >= 1 && wrong <= 5, "{statuses:?}");
+    assert!((1..=5).contains(&wrong), "{statuses:?}");
     assert!(statuses[wrong..].iter().all(|s| *s == 429), "{statuses:?}");
     let slowed = sql(http, &basic("it", &logins.admin), "SELECT 1").await;
     assert_eq!(slowed.status, 429, "{}", slowed.text());
