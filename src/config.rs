@@ -33,6 +33,12 @@ pub struct ServeConfig {
     pub pg: Option<String>,
     /// The accounts file (default `<lake>/_system/accounts.json`).
     pub accounts: Option<std::path::PathBuf>,
+    /// MiB of answered bodies the dashboard keeps until the lake changes (default 128).
+    pub response_cache_mb: Option<usize>,
+    /// PEM certificate chain: with `tls_key`, HTTP is HTTPS and Postgres accepts TLS.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// The whole file.

@@ -63,6 +63,9 @@ pub fn run_serve(args: &ServeArgs) -> Result<u8> {
         export: file.export,
         fallback_login: None,
         accounts: file.serve.accounts,
+        response_cache_mb: file.serve.response_cache_mb,
+        tls_cert: file.serve.tls_cert,
+        tls_key: file.serve.tls_key,
     };
     runtime()?.block_on(async {
         let app = App::build(config).await?;
@@ -83,9 +86,9 @@ pub fn run_serve(args: &ServeArgs) -> Result<u8> {
                  a server that needs logins"
             );
         }
-        let addr = app.http_addr();
-        println!("SQL over HTTP: POST http://{addr}/api/sql, GET http://{addr}/api/tables");
-        println!("Dashboard: http://{addr}/");
+        let (addr, scheme) = (app.http_addr(), app.scheme());
+        println!("SQL over HTTP: POST {scheme}://{addr}/api/sql, GET {scheme}://{addr}/api/tables");
+        println!("Dashboard: {scheme}://{addr}/");
         app.serve_until(shutdown_signal()).await?;
         Ok(0)
     })

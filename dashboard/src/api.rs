@@ -32,10 +32,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state over `engine`.
-    pub fn new(engine: Arc<Engine>, exports: Arc<ExportJobs>) -> Self {
+    /// The state over `engine`, keeping answered bodies of up to `kept_bytes` together.
+    pub fn new(engine: Arc<Engine>, exports: Arc<ExportJobs>, kept_bytes: usize) -> Self {
         AppState {
-            responder: Arc::new(Responder::default()),
+            responder: Arc::new(Responder::new(kept_bytes)),
             engine,
             exports,
             telemetry: Arc::new(Telemetry::default()),

@@ -19,14 +19,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt as _;
+use tokio_rustls::TlsAcceptor;
 use unionstat_export::{ExportConfig, ExportJobs};
 use unionstat_query::accounts::{Directory, Role, Store};
 use unionstat_query::config::QueryConfig;
 use unionstat_query::pg::Credentials;
 use unionstat_query::throttle::Throttle;
-use unionstat_query::{Engine, QueryError, Scope};
+use unionstat_query::{Engine, ErrorCode, QueryError, Scope};
 
 use crate::auth::Auth;
+use crate::tls::TlsListener;
 
 /// What the server is built from.
 #[derive(Debug, Default)]
@@ -45,6 +48,12 @@ pub struct AppConfig {
     pub fallback_login: Option<Credentials>,
     /// The accounts file (default `<lake>/_system/accounts.json`).
     pub accounts: Option<PathBuf>,
+    /// MiB of answered bodies the dashboard keeps (default 128).
+    pub response_cache_mb: Option<usize>,
+    /// The PEM certificate chain for HTTPS and Postgres TLS (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// Its PEM private key.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl AppConfig {
@@ -90,15 +99,26 @@ pub enum AppError {
 }
 
 /// A built server, listening, not yet serving HTTP requests.
-#[derive(Debug)]
 pub struct App {
     engine: Arc<Engine>,
+    kept_bytes: usize,
+    tls: Option<TlsAcceptor>,
     exports: Arc<ExportJobs>,
     auth: Arc<Auth>,
     lake: String,
     listener: tokio::net::TcpListener,
     http_addr: SocketAddr,
     pg: Option<(String, SocketAddr)>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("http_addr", &self.http_addr)
+            .field("pg", &self.pg)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl App {
@@ -116,6 +136,25 @@ impl App {
             None => Store::beside_lake(&config.lake)?,
         };
         let directory = Arc::new(Directory::open(store)?);
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some((cert.as_path(), key.as_path())),
+            (None, None) => None,
+            _ => {
+                return Err(QueryError::new(
+                    ErrorCode::BadRequest,
+                    "TLS needs both tls_cert and tls_key in the config file's [serve] section",
+                )
+                .into());
+            }
+        };
+        let acceptor = |alpn: &[&[u8]]| {
+            tls.map(|(cert, key)| unionstat_query::tls::acceptor(cert, key, alpn))
+                .transpose()
+        };
+        let (http_tls, pg_tls) = (
+            acceptor(&[b"h2", b"http/1.1"])?,
+            acceptor(&[b"postgresql"])?,
+        );
         let throttle = Arc::new(Throttle::default());
         let open = directory.is_empty();
         let single = config.query.credentials().or(config.fallback_login);
@@ -132,6 +171,7 @@ impl App {
                     single,
                     directory.clone(),
                     throttle.clone(),
+                    pg_tls,
                 )
                 .await?;
                 if open && !addr.ip().is_loopback() {
@@ -155,8 +195,10 @@ impl App {
         }
         Ok(App {
             engine,
+            kept_bytes: config.response_cache_mb.unwrap_or(128) << 20,
+            auth: Arc::new(Auth::new(directory, throttle, http_tls.is_some(), audit)),
+            tls: http_tls,
             exports: Arc::new(ExportJobs::new(config.export)),
-            auth: Arc::new(Auth::new(directory, throttle, false, audit)),
             lake: config.lake,
             listener,
             http_addr,
@@ -167,6 +209,11 @@ impl App {
     /// Where the dashboard, the API and SQL over HTTP answer.
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// `https` when the server speaks TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// Whether requests need a login (the server has accounts).
@@ -200,14 +247,20 @@ impl App {
             Scope::local()
         }
         .via("dashboard", None);
-        let router = crate::router(self.engine, self.exports, self.auth);
+        let router = crate::router(self.engine, self.exports, self.auth, self.kept_bytes);
         tokio::spawn(crate::warm_up(router.clone(), warm_scope));
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(AppError::Serve)
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Some(acceptor) = self.tls {
+            let listener = TlsListener::new(self.listener, acceptor).map_err(AppError::Serve)?;
+            // `tap_io` lets the client's address reach the handlers as it does over plain TCP.
+            return axum::serve(listener.tap_io(|_| {}), service)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(AppError::Serve);
+        }
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(AppError::Serve)
     }
 }

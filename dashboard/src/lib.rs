@@ -24,6 +24,7 @@ mod origin;
 mod params;
 mod respond;
 mod telemetry;
+mod tls;
 
 use std::sync::Arc;
 
@@ -40,9 +41,15 @@ use crate::auth::Auth;
 /// Everything the dashboard serves: the web UI, its JSON API, the SQL routes of
 /// [`unionstat_query::http`], `/api/openapi.json`, `/healthz` and `/metrics`, and the login
 /// (`/login`, `/api/login`, `/api/logout`, `/api/me`), every request in the caller's scope
-/// ([`auth`]); `exports` is the scheduled export whose runs `/api/exports` lists.
-pub fn router(engine: Arc<Engine>, exports: Arc<ExportJobs>, auth: Arc<Auth>) -> Router {
-    let state = api::AppState::new(engine.clone(), exports);
+/// ([`auth`]); `exports` is the scheduled export whose runs `/api/exports` lists; answered
+/// bodies of up to `kept_bytes` together are kept until the lake changes.
+pub fn router(
+    engine: Arc<Engine>,
+    exports: Arc<ExportJobs>,
+    auth: Arc<Auth>,
+    kept_bytes: usize,
+) -> Router {
+    let state = api::AppState::new(engine.clone(), exports, kept_bytes);
     let telemetry = state.telemetry.clone();
     let logins = Router::new()
         .route("/login", get(auth::login_page))

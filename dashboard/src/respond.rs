@@ -3,7 +3,7 @@
 //! the answer gets a 304, and the body is kept until a table changes, so a busy big screen costs
 //! one query per change. An answer kept for one scope is never served to another.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -11,6 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use unionstat_query::lru::Lru;
 use unionstat_query::{QueryError, Scope};
 
 /// A body ready to send.
@@ -24,22 +25,21 @@ pub struct Reply {
     pub filename: Option<String>,
 }
 
-const KEPT: usize = 1024;
-
-/// Bodies kept by ETag; the oldest go first.
-#[derive(Debug, Default)]
-struct Kept {
-    replies: HashMap<String, Reply>,
-    order: VecDeque<String>,
-}
-
 /// Answers requests through the cache.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Responder {
-    kept: Mutex<Kept>,
+    /// Bodies by ETag, within a budget of bytes.
+    kept: Mutex<Lru<Reply>>,
 }
 
 impl Responder {
+    /// A responder that keeps bodies of up to `bytes` together.
+    pub fn new(bytes: usize) -> Self {
+        Responder {
+            kept: Mutex::new(Lru::new(bytes)),
+        }
+    }
+
     /// The reply to the request for `uri` over the lake at `versions`: 304 when the client's copy is current, the kept body
     /// when the lake has not changed, or else the body `make` computes.
     pub async fn reply<F, Fut>(
@@ -64,11 +64,7 @@ impl Responder {
         if matches {
             return with_etag(StatusCode::NOT_MODIFIED.into_response(), &etag);
         }
-        let kept = self
-            .kept
-            .lock()
-            .ok()
-            .and_then(|k| k.replies.get(&etag).cloned());
+        let kept = self.kept.lock().ok().and_then(|mut k| k.get(&etag));
         let reply = match kept {
             Some(reply) => reply,
             None => match make().await {
@@ -98,18 +94,7 @@ impl Responder {
 
     fn keep(&self, etag: &str, reply: &Reply) {
         if let Ok(mut kept) = self.kept.lock() {
-            if kept.order.len() >= KEPT
-                && let Some(oldest) = kept.order.pop_front()
-            {
-                kept.replies.remove(&oldest);
-            }
-            if kept
-                .replies
-                .insert(etag.to_string(), reply.clone())
-                .is_none()
-            {
-                kept.order.push_back(etag.to_string());
-            }
+            kept.insert(etag.to_string(), reply.clone(), reply.bytes.len());
         }
     }
 }

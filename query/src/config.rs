@@ -8,6 +8,7 @@
 //! max_rows = 100000
 //! max_concurrent = 8
 //! result_cache = true         # keep answers until the lake changes
+//! result_cache_mb = 256       # ... within this much memory
 //! pg_user = "analyst"
 //! pg_password = "change me"
 //! ```
@@ -32,6 +33,8 @@ pub struct QueryConfig {
     pub max_concurrent: Option<usize>,
     /// Keep answers until a table they read changes (default on).
     pub result_cache: Option<bool>,
+    /// MiB the kept answers may take together (default 256; least recently used leave first).
+    pub result_cache_mb: Option<usize>,
     /// Postgres login user.
     pub pg_user: Option<String>,
     /// Postgres login password.
@@ -59,6 +62,9 @@ impl QueryConfig {
         EngineOptions {
             limits: self.limits(),
             result_cache: self.result_cache.unwrap_or(defaults.result_cache),
+            result_cache_bytes: self
+                .result_cache_mb
+                .map_or(defaults.result_cache_bytes, |m| m << 20),
             ..defaults
         }
     }

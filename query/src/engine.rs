@@ -36,6 +36,7 @@ use crate::catalog::{Catalog, LiveTable, lake_url};
 use crate::error::{ErrorCode, QueryError, Result};
 use crate::group_by_code::GroupByCode;
 use crate::guard::{self, Limits};
+use crate::lru::Lru;
 use crate::policy::Scope;
 use crate::time_travel::TableAt;
 use crate::views;
@@ -47,6 +48,8 @@ pub struct EngineOptions {
     pub limits: Limits,
     /// Keep answers until a table changes.
     pub result_cache: bool,
+    /// Bytes the kept answers may take together (least recently used leave first).
+    pub result_cache_bytes: usize,
     /// How often to look for new commits.
     pub refresh_interval: Duration,
     /// Let sorts and joins that pass the memory limit spill to the system's temporary folder.
@@ -59,6 +62,7 @@ impl Default for EngineOptions {
         EngineOptions {
             limits: Limits::default(),
             result_cache: true,
+            result_cache_bytes: 256 << 20,
             refresh_interval: Duration::from_millis(500),
             spill_to_disk: false,
         }
@@ -112,16 +116,6 @@ pub struct ColumnInfo {
     /// Meaning, from the ingest contract.
     pub comment: Option<String>,
 }
-
-/// Answers kept by (SQL, table versions); the oldest go first.
-#[derive(Debug, Default)]
-struct ResultCache {
-    answers: HashMap<String, Answer>,
-    order: VecDeque<String>,
-}
-
-const CACHE_ENTRIES: usize = 512;
-const CACHE_ROWS: usize = 20_000;
 
 /// Physical plans of recent statements, made against one set of table versions. Planning a
 /// view over a Delta table lists and prunes its files for every scan, which costs more than
@@ -219,7 +213,8 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     options: EngineOptions,
     slots: Arc<Semaphore>,
-    cache: Mutex<ResultCache>,
+    /// Answers kept by (scope, table versions, SQL).
+    cache: Mutex<Lru<Answer>>,
     plans: Mutex<PlanCache>,
     /// Views left out because their tables are not in the lake yet.
     missing_views: Mutex<Vec<(&'static str, String)>>,
@@ -279,11 +274,11 @@ impl Engine {
             ctx,
             catalog,
             slots: Arc::new(Semaphore::new(options.limits.max_concurrent)),
-            options,
-            cache: Mutex::new(ResultCache::default()),
+            cache: Mutex::new(Lru::new(options.result_cache_bytes)),
             plans: Mutex::new(PlanCache::default()),
             missing_views: Mutex::new(Vec::new()),
             audit: OnceLock::new(),
+            options,
         };
         engine.refresh(true).await?;
         Ok(engine)
@@ -589,23 +584,26 @@ impl Engine {
         if !self.options.result_cache {
             return None;
         }
-        self.cache.lock().ok()?.answers.get(key).cloned()
+        self.cache.lock().ok()?.get(key)
     }
 
     fn remember(&self, key: String, answer: &Answer) {
-        if !self.options.result_cache || answer.rows() > CACHE_ROWS {
+        if !self.options.result_cache {
             return;
         }
+        let bytes = answer
+            .batches
+            .iter()
+            .map(RecordBatch::get_array_memory_size)
+            .sum();
         if let Ok(mut cache) = self.cache.lock() {
-            if cache.answers.insert(key.clone(), answer.clone()).is_none() {
-                cache.order.push_back(key);
-            }
-            while cache.order.len() > CACHE_ENTRIES {
-                if let Some(old) = cache.order.pop_front() {
-                    cache.answers.remove(&old);
-                }
-            }
+            cache.insert(key, answer.clone(), bytes);
         }
+    }
+
+    /// Bytes the kept answers hold now.
+    pub fn result_cache_bytes(&self) -> usize {
+        self.cache.lock().map_or(0, |c| c.bytes())
     }
 
     /// The lake's tables and the views, with their columns and what they mean.

@@ -26,6 +26,7 @@ pub mod group_by_code;
 pub mod guard;
 pub mod http;
 pub mod indicators;
+pub mod lru;
 pub mod output;
 pub mod panels;
 pub mod pg;
@@ -33,6 +34,7 @@ pub mod policy;
 pub mod scan;
 pub mod throttle;
 pub mod time_travel;
+pub mod tls;
 pub mod views;
 
 pub use engine::{Answer, Engine, EngineOptions};

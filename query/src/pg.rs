@@ -48,6 +48,7 @@ use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::{DfSessionService, Parser};
 use futures::Sink;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::accounts::{Directory, Role, SCRAM_ITERATIONS, random_bytes};
 use crate::audit::Audit;
@@ -667,13 +668,15 @@ impl PgWireServerHandlers for Handlers {
 /// Binds the Postgres endpoint at `addr` (port 0 picks a free port) and serves it in the
 /// background; returns the bound address. Accounts of `directory` log in as themselves; while it
 /// holds none, `single` is the one login (and without it nobody can log in until an account is
-/// added). `throttle` slows down failed logins (share it with the HTTP login).
+/// added). `throttle` slows down failed logins (share it with the HTTP login). With `tls`,
+/// clients may (and `sslmode=require` clients do) encrypt the connection.
 pub async fn serve(
     engine: Arc<Engine>,
     addr: &str,
     single: Option<Credentials>,
     directory: Arc<Directory>,
     throttle: Arc<Throttle>,
+    tls: Option<TlsAcceptor>,
 ) -> Result<SocketAddr> {
     if let Some(credentials) = &single
         && (credentials.user.trim().is_empty() || credentials.password.trim().is_empty())
@@ -753,10 +756,10 @@ pub async fn serve(
         loop {
             match listener.accept().await {
                 Ok((socket, peer)) => {
-                    let handlers = handlers.clone();
+                    let (handlers, tls) = (handlers.clone(), tls.clone());
                     tokio::spawn(async move {
                         if let Err(e) = datafusion_postgres::pgwire::tokio::process_socket(
-                            socket, None, handlers,
+                            socket, tls, handlers,
                         )
                         .await
                         {

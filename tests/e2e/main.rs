@@ -7,6 +7,7 @@ mod dashboard;
 mod exports;
 mod hostile;
 mod http;
+mod logins;
 mod server;
 
 use std::process::{Command, Output};

@@ -106,7 +106,10 @@ impl Server {
                 let _ = child.wait();
                 panic!("no dashboard address printed:\n{}", printed.join("\n"));
             };
-            if let Some(url) = line.strip_prefix("Dashboard: http://") {
+            if let Some(url) = line
+                .strip_prefix("Dashboard: http://")
+                .or_else(|| line.strip_prefix("Dashboard: https://"))
+            {
                 let addr = url.trim_end_matches('/').to_string();
                 printed.push(line);
                 return Server {

@@ -30,6 +30,7 @@ async fn router() -> Router {
         Arc::new(engine),
         Arc::new(ExportJobs::new(None)),
         Arc::new(auth),
+        64 << 20,
     )
 }
 

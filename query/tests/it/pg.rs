@@ -28,6 +28,7 @@ async fn serve() -> SocketAddr {
         Some(credentials),
         Arc::new(Directory::open(none).expect("no accounts")),
         Arc::new(Throttle::default()),
+        None,
     )
     .await
     .expect("Postgres endpoint")
