@@ -182,6 +182,14 @@ impl Auth {
         }
     }
 
+    /// What the account routes need: the accounts and the audit.
+    pub fn admin(&self) -> crate::admin::Admin {
+        crate::admin::Admin {
+            directory: self.directory.clone(),
+            audit: self.audit.clone(),
+        }
+    }
+
     fn audit_login(&self, peer: Option<&str>, outcome: Result<&Scope, (&str, &QueryError)>) {
         if let Some(audit) = &self.audit {
             audit.login("http", peer, outcome);

@@ -15,6 +15,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod api;
 pub mod app;
 mod assets;
@@ -62,6 +63,7 @@ pub fn router(
         .merge(unionstat_query::http::router(engine))
         .merge(assets::routes())
         .merge(logins)
+        .merge(admin::routes(auth.admin()))
         .route("/api/openapi.json", get(assets::openapi))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -5,7 +5,12 @@
 const I18N = {
   zh: {
     title: '龙岩市总工会 · 工会统计驾驶舱', subtitle: '基层工会组建、会员发展、困难帮扶与集体协商',
-    tab_overview: '总览', tab_unions: '工会名录', tab_quality: '数据质量', tab_sql: 'SQL 查询',
+    tab_overview: '总览', tab_unions: '工会名录', tab_quality: '数据质量', tab_sql: 'SQL 查询', tab_admin: '账号管理',
+    accounts: '账号', account_name: '账号', role: '角色', pii: '可查看个人信息', add_account: '新增账号',
+    roles: { admin: '管理员', city: '市总', county: '县总', viewer: '大屏' },
+    disable: '停用', enable: '启用', new_password: '重置密码', new_token: '生成令牌',
+    states: { active: '正常', disabled: '已停用', expired: '已过期' },
+    secret: (name, what, value) => `${name} 的${what === 'token' ? 'API 令牌' : '密码'}（仅显示这一次）：${value}`,
     year: '年度', print: '打印', logout: '退出登录', metric: '指标', industry: '行业', sites: '服务阵地', back: '返回全市',
     all_industries: '全部行业', city: '龙岩市', schematic: '乡镇边界为示意图，仅示意位置关系，不代表实际行政界线。',
     map_title: (m, y, p) => `${p} · ${m}（${y}年）`, rankings: (m) => `乡镇排名 · ${m}`,
@@ -25,7 +30,12 @@ const I18N = {
   },
   en: {
     title: 'Longyan Federation of Trade Unions · Statistics Cockpit', subtitle: 'Union formation, membership, hardship aid and collective bargaining',
-    tab_overview: 'Overview', tab_unions: 'Unions', tab_quality: 'Data quality', tab_sql: 'SQL',
+    tab_overview: 'Overview', tab_unions: 'Unions', tab_quality: 'Data quality', tab_sql: 'SQL', tab_admin: 'Accounts',
+    accounts: 'Accounts', account_name: 'Account', role: 'Role', pii: 'May read personal data', add_account: 'Add account',
+    roles: { admin: 'Admin', city: 'City', county: 'County', viewer: 'Big screen' },
+    disable: 'Disable', enable: 'Enable', new_password: 'New password', new_token: 'New token',
+    states: { active: 'active', disabled: 'disabled', expired: 'expired' },
+    secret: (name, what, value) => `${what === 'token' ? 'API token' : 'Password'} of ${name} (shown this once): ${value}`,
     year: 'Year', print: 'Print', logout: 'Log out', metric: 'Figure', industry: 'Industry', sites: 'Service sites', back: 'Back to city',
     all_industries: 'All industries', city: 'Longyan', schematic: 'Town boundaries are schematic: they show relative position only, not legal boundaries.',
     map_title: (m, y, p) => `${p} · ${m} (${y})`, rankings: (m) => `Towns ranked · ${m}`,
@@ -370,6 +380,7 @@ async function renderOverview() {
 // ---- tables ----
 const COLUMN_LABELS = {
   zh: {
+    name: '账号', role: '角色', county: '县（市、区）', pii: '个人信息', state: '状态', tokens: '令牌', created: '创建时间',
     union_name: '工会名称', union_uscc: '统一社会信用代码', county_name: '县（市、区）', town_name: '乡镇（街道）', industry_name: '行业',
     org_type: '组织类型', founded_date: '成立日期', employees: '职工数', members: '会员数', migrant_members: '农民工会员',
     collective_contract: '集体合同', model_home: '职工之家', indicator_zh: '指标', unit: '单位', qualifier: '限定', published: '公开数',
@@ -429,11 +440,17 @@ async function renderUnions() {
 
 // ---- data quality ----
 async function renderQuality() {
+  // The exports hold every county's rows: their runs are for admin accounts.
+  const admin = S.me.role === 'admin';
   const [subs, quarantine, recon, exports] = await Promise.all([
-    api('/api/quality/submissions'), api('/api/quality/quarantine'), api('/api/quality/reconciliation'), api('/api/exports'),
+    api('/api/quality/submissions'), api('/api/quality/quarantine'), api('/api/quality/reconciliation'),
+    admin ? api('/api/exports') : Promise.resolve(null),
   ]);
-  $('q-export-plan').textContent = t('export_plan', exports.to, exports.schedule);
-  renderTable('q-exports', { columns: [], rows: exports.runs }, ['started_at', 'outcome', 'snapshot', 'rows', 'files', 'bytes', 'seconds', 'error']);
+  $('q-exports-card').hidden = !admin;
+  if (exports) {
+    $('q-export-plan').textContent = t('export_plan', exports.to, exports.schedule);
+    renderTable('q-exports', { columns: [], rows: exports.runs }, ['started_at', 'outcome', 'snapshot', 'rows', 'files', 'bytes', 'seconds', 'error']);
+  }
   S.data.submissions = subs; S.data.quarantine = quarantine; S.data.reconciliation = recon;
   const sum = (rows, k) => rows.reduce((a, r) => a + (r[k] || 0), 0);
   const matched = recon.rows.filter((r) => r.verdict === 'match').length;
@@ -530,7 +547,44 @@ function render() {
   if (S.tab === 'overview') return renderOverview();
   if (S.tab === 'unions') return renderUnions();
   if (S.tab === 'quality') return renderQuality();
+  if (S.tab === 'admin') return renderAdmin();
   return Promise.resolve();
+}
+
+// ---- accounts (admin) ----
+async function adminPost(path, body) {
+  const r = await fetch(path, {
+    method: 'POST', body: body ? JSON.stringify(body) : '',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.me.csrf || '' },
+  });
+  if (r.status === 401) toLogin();
+  const answer = await r.json();
+  $('a-error').hidden = r.ok;
+  if (!r.ok) { $('a-error').textContent = `${answer.error}: ${answer.message}`; return null; }
+  return answer;
+}
+function showSecret(answer) {
+  const what = answer.token ? 'token' : 'password';
+  $('a-secret').textContent = t('secret', answer.name, what, answer.token || answer.password);
+  $('a-secret').hidden = false;
+}
+async function renderAdmin() {
+  const roles = ['county', 'city', 'viewer', 'admin'];
+  if (!$('a-role').options.length) {
+    fillSelect($('a-role'), roles.map((r) => [r, t('roles')[r]]), 'county');
+    fillSelect($('a-county'), S.counties.map((c) => [c.code, zh() ? c.name_zh : c.name_en]), S.counties[0] && S.counties[0].code);
+  }
+  const accounts = await api('/api/admin/users');
+  const actions = (a) => [a.state === 'disabled' ? 'enable' : 'disable', 'password', 'token']
+    .map((act) => `<button type="button" data-user="${escape(a.name)}" data-act="${act}">${t({ password: 'new_password', token: 'new_token' }[act] || act)}</button>`).join(' ');
+  $('a-table').innerHTML = `<thead><tr>${['name', 'role', 'county', 'pii', 'state', 'tokens', 'created'].map((c) => `<th>${columnLabel(c)}</th>`).join('')}<th></th></tr></thead>
+    <tbody>${accounts.map((a) => `<tr data-name="${escape(a.name)}"><td>${escape(a.name)}</td><td>${t('roles')[a.role] || a.role}</td><td>${a.county ? escape(countyName(a.county)) : ''}</td>
+      <td>${a.pii ? '✓' : ''}</td><td>${escape(t('states')[a.state] || a.state)}</td><td class="num">${a.tokens}</td><td>${escape(a.created)}</td><td>${actions(a)}</td></tr>`).join('')}</tbody>`;
+  $('a-table').querySelectorAll('button[data-act]').forEach((b) => b.addEventListener('click', async () => {
+    const answer = await adminPost(`/api/admin/users/${encodeURIComponent(b.dataset.user)}/${b.dataset.act}`);
+    if (answer && (answer.password || answer.token)) showSecret(answer);
+    if (answer) renderAdmin();
+  }));
 }
 function bind() {
   document.querySelectorAll('.tabs button').forEach((b) => b.addEventListener('click', () => {
@@ -575,6 +629,20 @@ function bind() {
   $('u-prev').addEventListener('click', () => { S.unions.page -= 1; renderUnions(); });
   $('u-next').addEventListener('click', () => { S.unions.page += 1; renderUnions(); });
   $('sql-run').addEventListener('click', () => runSql('json'));
+  $('a-role').addEventListener('change', (e) => { $('a-county').disabled = e.target.value !== 'county'; });
+  $('a-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const role = $('a-role').value;
+    const answer = await adminPost('/api/admin/users', {
+      name: $('a-name').value, role, county: role === 'county' ? $('a-county').value : '', pii: $('a-pii').checked,
+    });
+    if (!answer) return;
+    showSecret(answer);
+    $('a-name').value = '';
+    // The first account turns a single-user server into one that needs logins: the list is
+    // then behind the login page, and the password must stay on screen to be copied.
+    if (S.me.accounts !== false) renderAdmin();
+  });
   $('sql-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && e.ctrlKey) runSql('json'); });
 }
 
@@ -587,6 +655,7 @@ async function whoAmI() {
   S.home = S.me.county || null;
   S.county = S.home;
   document.querySelector('[data-tab="sql"]').hidden = !S.me.sql;
+  document.querySelector('[data-tab="admin"]').hidden = S.me.role !== 'admin';
   if (S.me.accounts !== false) {
     $('who').textContent = S.me.name;
     $('who').hidden = false;

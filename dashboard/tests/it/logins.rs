@@ -430,3 +430,116 @@ async fn disabled_accounts_new_passwords_and_guessing_are_refused() {
 async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
     send(addr, "GET", path, headers, "").await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_accounts_from_the_dashboard() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (path, logins) = accounts(dir.path());
+    let (http, _, server) = start(path).await;
+    let login = |name: &str, password: &str| {
+        let body = serde_json::json!({"name": name, "password": password}).to_string();
+        async move {
+            let reply = send(http, "POST", "/api/login", &[], &body).await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            let cookie = reply.header("set-cookie").expect("a cookie");
+            let cookie = cookie.split(';').next().expect("name=value").to_string();
+            (
+                cookie,
+                reply.json()["csrf"].as_str().expect("csrf").to_string(),
+            )
+        }
+    };
+    let (cookie, csrf) = login("it", &logins.admin).await;
+    let admin = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+
+    let listed = send(http, "GET", "/api/admin/users", &admin, "").await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let names: Vec<String> = listed
+        .json()
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["name"].as_str().expect("a name").to_string())
+        .collect();
+    assert_eq!(names, ["it", "analyst", "yongding", "screen", "gone"]);
+    assert!(!listed.text().contains("argon2"), "no secrets are listed");
+
+    // A new county account, as the form sends it; its password works at once.
+    let added = send(
+        http,
+        "POST",
+        "/api/admin/users",
+        &[("Content-Type", "application/json"), admin[0], admin[1]],
+        r#"{"name": "shanghang", "role": "county", "county": "350823", "pii": false}"#,
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.text());
+    let password = added.json()["password"]
+        .as_str()
+        .expect("a password")
+        .to_string();
+    let theirs = sql(
+        http,
+        &basic("shanghang", &password),
+        "SELECT DISTINCT county_code FROM grassroots_unions",
+    )
+    .await;
+    assert_eq!(
+        first_column(&theirs),
+        BTreeSet::from(["350823".to_string()])
+    );
+    // Without the session's CSRF token the same request is refused.
+    let forged = send(
+        http,
+        "POST",
+        "/api/admin/users",
+        &[("Content-Type", "application/json"), admin[0]],
+        r#"{"name": "intruder", "role": "admin"}"#,
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+
+    // A token, then the account disabled: its token stops working too.
+    let token = send(http, "POST", "/api/admin/users/shanghang/token", &admin, "").await;
+    let token = token.json()["token"].as_str().expect("a token").to_string();
+    assert_eq!(
+        sql(http, &format!("Bearer {token}"), "SELECT 1")
+            .await
+            .status,
+        200
+    );
+    let disabled = send(
+        http,
+        "POST",
+        "/api/admin/users/shanghang/disable",
+        &admin,
+        "",
+    )
+    .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text());
+    assert_eq!(
+        sql(http, &format!("Bearer {token}"), "SELECT 1")
+            .await
+            .status,
+        401
+    );
+    let itself = send(http, "POST", "/api/admin/users/it/disable", &admin, "").await;
+    assert_eq!(itself.status, 400);
+
+    // Nobody else manages accounts.
+    let city = basic("analyst", &logins.city);
+    for (method, path) in [
+        ("GET", "/api/admin/users"),
+        ("POST", "/api/admin/users/yongding/password"),
+    ] {
+        let refused = send(http, method, path, &[("Authorization", &city)], "").await;
+        assert_eq!(refused.status, 403, "{path}");
+    }
+    assert_eq!(
+        sql(http, &basic("yongding", &logins.county), "SELECT 1")
+            .await
+            .status,
+        200
+    );
+    server.abort();
+}
