@@ -322,10 +322,13 @@ async fn metrics(State(s): State<AppState>) -> Response {
          # TYPE unionstat_queries_running gauge\nunionstat_queries_running {}\n\
          # HELP unionstat_query_memory_bytes Memory the running statements hold.\n\
          # TYPE unionstat_query_memory_bytes gauge\nunionstat_query_memory_bytes {}\n\
+         # HELP unionstat_result_cache_bytes Memory the kept answers hold.\n\
+         # TYPE unionstat_result_cache_bytes gauge\nunionstat_result_cache_bytes {}\n\
          # HELP unionstat_table_version Delta version each table is read at.\n\
          # TYPE unionstat_table_version gauge\n",
         engine.running(),
-        engine.memory_reserved()
+        engine.memory_reserved(),
+        engine.result_cache_bytes()
     ));
     for (table, version) in engine.refresh(false).await.unwrap_or_default() {
         out.push_str(&format!(
