@@ -212,9 +212,10 @@ pub async fn scan(
     read.sort_unstable();
     read.dedup();
     let place = |i: usize| read.binary_search(&i).unwrap_or_default();
-    // The county's condition also goes to the scan, which then opens only that county's files;
-    // [`ScopeExec`] is what guarantees it. A limit would apply before it: dropped then.
-    let mut pushed = filters.to_vec();
+    // The county's condition also goes to the scan, first, which then opens only that county's
+    // files and prunes by the other conditions among those only; [`ScopeExec`] is what
+    // guarantees the rows. A limit would apply before it: dropped then.
+    let mut pushed = Vec::with_capacity(filters.len() + 1);
     let limit = match county {
         Some(county) => {
             pushed.push(col("county_code").eq(lit(county)));
@@ -222,6 +223,7 @@ pub async fn scan(
         }
         None => limit,
     };
+    pushed.extend_from_slice(filters);
     let input = provider.scan(state, Some(&read), &pushed, limit).await?;
     let keep = county.zip(county_column).map(|(c, i)| (place(i), c));
     let mut plan: Arc<dyn ExecutionPlan> = Arc::new(ScopeExec::new(input, keep)?);

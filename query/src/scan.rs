@@ -23,7 +23,6 @@ use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::object_store::ObjectMeta;
 use datafusion::object_store::path::Path;
@@ -149,30 +148,39 @@ impl DeltaFiles {
     }
 
     /// The indexes of the files whose partition values pass every filter on partition columns.
+    /// The filters are applied one after the other, each to the files the ones before it kept,
+    /// so a filter is never evaluated on the partition values of files an earlier one dropped
+    /// (the access policy puts a county's filter first: no other condition meets another
+    /// county's partitions, not even to fail on them).
     fn kept(&self, state: &dyn Session, filters: &[Expr]) -> Result<Vec<usize>> {
-        let all: Vec<usize> = (0..self.files.len()).collect();
-        if all.is_empty() {
-            // A version without files (a table's first, empty commit) has nothing to prune.
-            return Ok(all);
-        }
-        let Some(filter) = conjunction(filters.iter().filter(|f| self.on_partitions(f)).cloned())
-        else {
-            return Ok(all);
-        };
-        // One row per file, its partition values as columns.
+        let mut kept: Vec<usize> = (0..self.files.len()).collect();
         let schema = Arc::new(Schema::new(self.partition_fields.clone()));
-        let columns = (0..self.partition_fields.len())
-            .map(|i| {
-                ScalarValue::iter_to_array(self.files.iter().map(|f| f.partition_values[i].clone()))
-            })
-            .collect::<Result<Vec<ArrayRef>>>()?;
-        let values = RecordBatch::try_new(schema.clone(), columns)?;
-        let predicate = state.create_physical_expr(filter, &DFSchema::try_from(schema)?)?;
-        let passed = predicate.evaluate(&values)?.into_array(values.num_rows())?;
-        let passed = passed.as_boolean();
-        Ok((0..self.files.len())
-            .filter(|&i| passed.is_valid(i) && passed.value(i))
-            .collect())
+        let df_schema = DFSchema::try_from(schema.clone())?;
+        for filter in filters.iter().filter(|f| self.on_partitions(f)) {
+            if kept.is_empty() {
+                break;
+            }
+            // One row per file still kept, its partition values as columns.
+            let columns = (0..self.partition_fields.len())
+                .map(|i| {
+                    ScalarValue::iter_to_array(
+                        kept.iter()
+                            .map(|&f| self.files[f].partition_values[i].clone()),
+                    )
+                })
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            let values = RecordBatch::try_new(schema.clone(), columns)?;
+            let predicate = state.create_physical_expr(filter.clone(), &df_schema)?;
+            let passed = predicate.evaluate(&values)?.into_array(values.num_rows())?;
+            let passed = passed.as_boolean();
+            kept = kept
+                .iter()
+                .enumerate()
+                .filter(|&(row, _)| passed.is_valid(row) && passed.value(row))
+                .map(|(_, &file)| file)
+                .collect();
+        }
+        Ok(kept)
     }
 }
 

@@ -167,6 +167,18 @@ async fn queries_written_to_escape_the_county_find_nothing_else() {
         .await
         .expect_err("the city reads other counties' rows");
     assert!(e.message.to_lowercase().contains("divide by zero"), "{e}");
+    // The same over the partition values that choose a partitioned table's files.
+    let files = "SELECT count(*) FROM grassroots_unions \
+                 WHERE year / (CASE WHEN county_code <> '350803' THEN 0 ELSE 1 END) > 0";
+    engine
+        .sql(&county(), files)
+        .await
+        .expect("no other county's partition is looked at");
+    let e = engine
+        .sql(&city(), files)
+        .await
+        .expect_err("the city's files include other counties'");
+    assert!(e.message.to_lowercase().contains("divide by zero"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
