@@ -47,11 +47,14 @@ def lake_at_scale_1(binary):
     return lake
 
 
-def start_server(binary, lake):
+def start_server(binary, lake, env=None):
+    """`unionstat serve` of `lake` on free ports, with `env` added to the environment."""
     port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("UNIONSTAT_PG_")}
+    environment.update(env or {})
     proc = subprocess.Popen([binary, "serve", "--lake", str(lake), "--http", f"127.0.0.1:{port}", "--pg",
                              f"127.0.0.1:{free_port()}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={k: v for k, v in os.environ.items() if not k.startswith("UNIONSTAT_PG_")})
+                            env=environment)
     for _ in range(600):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):

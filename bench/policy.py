@@ -7,14 +7,12 @@ bench/POLICY.md. Run through `bench/run policy`."""
 
 import argparse
 import base64
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +20,7 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 from bench import machine  # noqa: E402
-from dashboard import free_port, lake_at_scale_1  # noqa: E402
+from dashboard import lake_at_scale_1, start_server  # noqa: E402
 
 COUNTY = "350802"
 # What a county steward's dashboard asks for (their county everywhere), and two city-level
@@ -40,21 +38,10 @@ ENDPOINTS = [
 
 
 def start(binary, lake, accounts):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIONSTAT_")}
-    env.update(UNIONSTAT_SERVE_ACCOUNTS=str(accounts), UNIONSTAT_QUERY_RESULT_CACHE="false",
-               UNIONSTAT_SERVE_RESPONSE_CACHE_MB="0")
-    proc = subprocess.Popen([binary, "serve", "--lake", str(lake), "--http", f"127.0.0.1:{port}", "--pg",
-                             f"127.0.0.1:{free_port()}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=env)
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("unionstat serve did not start")
+    """A server of `lake` with the accounts file `accounts`, computing every request afresh."""
+    return start_server(binary, lake, {"UNIONSTAT_SERVE_ACCOUNTS": str(accounts),
+                                       "UNIONSTAT_QUERY_RESULT_CACHE": "false",
+                                       "UNIONSTAT_SERVE_RESPONSE_CACHE_MB": "0"})
 
 
 def add_account(binary, lake, accounts, name, *args):

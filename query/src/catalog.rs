@@ -43,7 +43,15 @@ pub fn known_tables() -> Vec<&'static str> {
 #[derive(Debug)]
 pub struct LiveTable {
     name: String,
-    current: RwLock<Arc<dyn TableProvider>>,
+    current: RwLock<Version>,
+}
+
+/// One version of a table: its provider and its columns as queries see them (personal columns
+/// nullable), worked out once per version rather than each time planning asks.
+#[derive(Debug, Clone)]
+struct Version {
+    provider: Arc<dyn TableProvider>,
+    schema: SchemaRef,
 }
 
 impl LiveTable {
@@ -51,21 +59,31 @@ impl LiveTable {
     pub fn new(name: &str, provider: Arc<dyn TableProvider>) -> Self {
         LiveTable {
             name: name.to_string(),
-            current: RwLock::new(provider),
+            current: RwLock::new(Self::version(name, provider)),
         }
     }
 
-    fn provider(&self) -> Arc<dyn TableProvider> {
+    fn version(name: &str, provider: Arc<dyn TableProvider>) -> Version {
+        let schema = Arc::new(crate::policy::visible_schema(name, &provider.schema()));
+        Version { provider, schema }
+    }
+
+    fn current(&self) -> Version {
         match self.current.read() {
-            Ok(p) => p.clone(),
+            Ok(v) => v.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
+    fn provider(&self) -> Arc<dyn TableProvider> {
+        self.current().provider
+    }
+
     fn replace(&self, provider: Arc<dyn TableProvider>) {
+        let version = Self::version(&self.name, provider);
         match self.current.write() {
-            Ok(mut p) => *p = provider,
-            Err(poisoned) => *poisoned.into_inner() = provider,
+            Ok(mut v) => *v = version,
+            Err(poisoned) => *poisoned.into_inner() = version,
         }
     }
 }
@@ -73,10 +91,7 @@ impl LiveTable {
 #[async_trait]
 impl TableProvider for LiveTable {
     fn schema(&self) -> SchemaRef {
-        Arc::new(crate::policy::visible_schema(
-            &self.name,
-            &self.provider().schema(),
-        ))
+        self.current().schema
     }
 
     fn table_type(&self) -> TableType {

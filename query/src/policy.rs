@@ -158,10 +158,6 @@ fn refused(code: ErrorCode, message: String) -> DataFusionError {
 
 /// The plan that reads `columns` (the table's, by index; all when `None`) of table `name` from
 /// `provider` for `scope`: its county's rows only and its personal columns blank, as it may read.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "a TableProvider::scan with the table's name"
-)]
 pub async fn scan(
     name: &str,
     provider: &dyn TableProvider,
