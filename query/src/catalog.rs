@@ -105,10 +105,11 @@ impl TableProvider for LiveTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let provider = self.provider();
+        let version = self.current();
         crate::policy::scan(
             &self.name,
-            provider.as_ref(),
+            version.provider.as_ref(),
+            &version.schema,
             state,
             projection,
             filters,

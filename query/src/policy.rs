@@ -157,10 +157,12 @@ fn refused(code: ErrorCode, message: String) -> DataFusionError {
 }
 
 /// The plan that reads `columns` (the table's, by index; all when `None`) of table `name` from
-/// `provider` for `scope`: its county's rows only and its personal columns blank, as it may read.
+/// `provider`, whose columns queries see as `schema` ([`visible_schema`]), for the scope in the
+/// session: its county's rows only and its personal columns blank, as it may read.
 pub async fn scan(
     name: &str,
     provider: &dyn TableProvider,
+    schema: &Schema,
     state: &dyn Session,
     columns: Option<&Vec<usize>>,
     filters: &[Expr],
@@ -178,7 +180,6 @@ pub async fn scan(
             format!("table {name} is for administrators; ask the federation's IT"),
         ));
     }
-    let schema = visible_schema(name, &provider.schema());
     let county = scope.county().filter(|_| by_county(name));
     let blank: Vec<usize> = if scope.pii {
         Vec::new()
