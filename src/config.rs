@@ -39,6 +39,11 @@ pub struct ServeConfig {
     pub tls_cert: Option<std::path::PathBuf>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<std::path::PathBuf>,
+    /// MiB a return uploaded through the dashboard may have (default 200).
+    pub max_upload_mb: Option<usize>,
+    /// When returns for year Y are due, as `MM-DD` of year Y+1 (default `03-31`); returns
+    /// not approved by then show as overdue in the review matrix.
+    pub return_deadline: Option<String>,
 }
 
 /// The whole file.

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use unionstat_datasets::crs::Crs;
+use unionstat_ingest::config::IngestConfig;
 use unionstat_ingest::identify::Overrides;
 
 use crate::config::Config;
@@ -73,12 +74,14 @@ fn default_key_file() -> PathBuf {
     base.join("unionstat").join("id-hash.key")
 }
 
-/// Runs `unionstat ingest`.
-pub fn run_ingest(args: &IngestArgs) -> Result<u8> {
-    let config = Config::load(args.config.as_deref())?.ingest;
-    let key_file = args
-        .id_hash_key_file
-        .clone()
+/// How returns are validated for `lake`: the config file's `[ingest]` section, with the ID-hash
+/// key from `key_file` (else the section's, else the default file), created on first use.
+pub fn options(
+    lake: &str,
+    config: IngestConfig,
+    key_file: Option<PathBuf>,
+) -> Result<unionstat_ingest::Options> {
+    let key_file = key_file
         .or(config.id_hash_key_file)
         .unwrap_or_else(default_key_file);
     let key =
@@ -90,15 +93,25 @@ pub fn run_ingest(args: &IngestArgs) -> Result<u8> {
         Some(name) => Some(parse_crs(name).map_err(CliError::Usage)?),
         None => None,
     };
-    let mut options = unionstat_ingest::Options::new(&args.lake);
-    options.dry_run = args.dry_run;
-    options.error_threshold = args
-        .error_threshold
-        .or(config.error_threshold)
-        .unwrap_or(options.error_threshold);
-    options.source_crs = args.source_crs.or(config_crs).unwrap_or(options.source_crs);
+    let mut options = unionstat_ingest::Options::new(lake);
+    options.error_threshold = config.error_threshold.unwrap_or(options.error_threshold);
+    options.source_crs = config_crs.unwrap_or(options.source_crs);
     options.hash_key = Some(key);
     options.header_mapping = config.headers;
+    Ok(options)
+}
+
+/// Runs `unionstat ingest`.
+pub fn run_ingest(args: &IngestArgs) -> Result<u8> {
+    let config = Config::load(args.config.as_deref())?.ingest;
+    let mut options = options(&args.lake, config, args.id_hash_key_file.clone())?;
+    options.dry_run = args.dry_run;
+    if let Some(threshold) = args.error_threshold {
+        options.error_threshold = threshold;
+    }
+    if let Some(crs) = args.source_crs {
+        options.source_crs = crs;
+    }
     options.progress = Some(std::sync::Arc::new(progress::IngestProgress::new()));
     options.overrides = Overrides {
         table: args.table.clone(),

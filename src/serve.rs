@@ -54,7 +54,11 @@ async fn shutdown_signal() {
 pub fn run_serve(args: &ServeArgs) -> Result<u8> {
     let file = Config::load(args.lake.config.as_deref())?;
     let addresses = &args.addresses;
+    let ingest = crate::ingest::options(&args.lake.lake, file.ingest, None)?;
     let config = AppConfig {
+        ingest: Some(ingest),
+        max_upload_mb: file.serve.max_upload_mb,
+        return_deadline: file.serve.return_deadline,
         lake: args.lake.lake.clone(),
         http: (addresses.http.clone().or(file.serve.http))
             .unwrap_or_else(|| "127.0.0.1:8080".into()),

@@ -54,6 +54,14 @@ pub struct AppConfig {
     pub tls_cert: Option<PathBuf>,
     /// Its PEM private key.
     pub tls_key: Option<PathBuf>,
+    /// How uploaded returns are validated (ID-hash key, error threshold, headers); without it
+    /// uploads are validated with the defaults and no ID-hash key, so returns that carry ID
+    /// numbers are refused.
+    pub ingest: Option<unionstat_ingest::Options>,
+    /// MiB an uploaded return may have (default 200).
+    pub max_upload_mb: Option<usize>,
+    /// When returns for year Y are due, as `MM-DD` of year Y+1 (default `03-31`).
+    pub return_deadline: Option<String>,
 }
 
 impl AppConfig {
@@ -109,6 +117,7 @@ pub struct App {
     listener: tokio::net::TcpListener,
     http_addr: SocketAddr,
     pg: Option<(String, SocketAddr)>,
+    returns: Option<crate::submissions::Returns>,
 }
 
 impl std::fmt::Debug for App {
@@ -193,7 +202,31 @@ impl App {
         if open && !http_addr.ip().is_loopback() {
             return Err(AppError::Unprotected { addr: http_addr });
         }
+        let mut ingest = config
+            .ingest
+            .unwrap_or_else(|| unionstat_ingest::Options::new(&config.lake));
+        ingest.lake = config.lake.clone();
+        let returns = match unionstat_ingest::workflow::Workflow::new(ingest) {
+            Ok(workflow) => {
+                if let Err(e) = workflow.recover().await {
+                    tracing::error!(error = %e, "cannot finish a return a stopped writer left half recorded");
+                }
+                Some(crate::submissions::Returns {
+                    workflow: Arc::new(workflow),
+                    engine: engine.clone(),
+                    max_upload_bytes: config.max_upload_mb.unwrap_or(200) << 20,
+                    deadline: config
+                        .return_deadline
+                        .unwrap_or_else(|| "03-31".to_string()),
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "returns cannot be uploaded to this lake");
+                None
+            }
+        };
         Ok(App {
+            returns,
             engine,
             kept_bytes: config.response_cache_mb.unwrap_or(128) << 20,
             auth: Arc::new(Auth::new(directory, throttle, http_tls.is_some(), audit)),
@@ -247,7 +280,13 @@ impl App {
             Scope::local()
         }
         .via("dashboard", None);
-        let router = crate::router(self.engine, self.exports, self.auth, self.kept_bytes);
+        let router = crate::router(
+            self.engine,
+            self.exports,
+            self.auth,
+            self.kept_bytes,
+            self.returns,
+        );
         tokio::spawn(crate::warm_up(router.clone(), warm_scope));
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         if let Some(acceptor) = self.tls {

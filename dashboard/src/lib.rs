@@ -24,6 +24,7 @@ mod geometry;
 mod origin;
 mod params;
 mod respond;
+pub mod submissions;
 mod telemetry;
 mod tls;
 
@@ -43,12 +44,14 @@ use crate::auth::Auth;
 /// [`unionstat_query::http`], `/api/openapi.json`, `/healthz` and `/metrics`, and the login
 /// (`/login`, `/api/login`, `/api/logout`, `/api/me`), every request in the caller's scope
 /// ([`auth`]); `exports` is the scheduled export whose runs `/api/exports` lists; answered
-/// bodies of up to `kept_bytes` together are kept until the lake changes.
+/// bodies of up to `kept_bytes` together are kept until the lake changes; `returns`, when the
+/// lake takes uploads, serves templates and submissions ([`submissions`]).
 pub fn router(
     engine: Arc<Engine>,
     exports: Arc<ExportJobs>,
     auth: Arc<Auth>,
     kept_bytes: usize,
+    returns: Option<submissions::Returns>,
 ) -> Router {
     let state = api::AppState::new(engine.clone(), exports, kept_bytes);
     let telemetry = state.telemetry.clone();
@@ -58,8 +61,10 @@ pub fn router(
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
         .with_state(auth.clone());
+    let returns = returns.map_or_else(Router::new, submissions::routes);
     Router::new()
         .merge(api::routes(state))
+        .merge(returns)
         .merge(unionstat_query::http::router(engine))
         .merge(assets::routes())
         .merge(logins)

@@ -2,10 +2,21 @@
 // this file only fetches, formats and draws.
 'use strict';
 
+const STATE_ZH = { staged: '已暂存', refused: '被拒收', submitted: '待审核', returned: '已退回', approved: '已通过', withdrawn: '已撤销', not_received: '未报送' };
 const I18N = {
   zh: {
     title: '龙岩市总工会 · 工会统计驾驶舱', subtitle: '基层工会组建、会员发展、困难帮扶与集体协商',
-    tab_overview: '总览', tab_unions: '工会名录', tab_quality: '数据质量', tab_sql: 'SQL 查询', tab_admin: '账号管理',
+    tab_overview: '总览', tab_unions: '工会名录', tab_quality: '数据质量', tab_sql: 'SQL 查询', tab_admin: '账号管理', tab_returns: '数据报送',
+    send_return: '填报与上传', form_table: '报表', form_year: '统计年度', download_template: '下载填报模板', upload: '上传校验',
+    annotated: '下载标注错误的工作簿', act_submit: '提交审核', act_approve: '审核通过', act_return: '退回', act_withdraw: '撤销通过',
+    review_matrix: '报送进度', submission_list: '报送记录', return_reason: '请填写退回原因（县总将据此修改）：', choose_file: '请先选择要上传的文件',
+    due: (d) => `截止日期 ${d}`, overdue: '逾期',
+    uploaded: (s) => `${s.source_file}：读取 ${s.rows_read} 行，可入库 ${s.rows_loaded} 行，有误 ${s.rows_quarantined} 行。状态：${STATE_ZH[s.state]}`,
+    states: STATE_ZH,
+    err_cols: { cell: '单元格', header: '表头', value: '填写内容', message: '问题与修改方法' },
+    list_cols: { id: '编号', table: '报表', county_code: '县（市、区）', period: '年度', state: '状态', source_file: '文件', rows_loaded: '入库行数', rows_quarantined: '有误行数', uploaded_by: '上传人', comment: '说明', actions: '操作' },
+    totals_cols: { measure: '指标', staged: '本次报送', published: '已发布' },
+    history_cols: { state: '状态', actor: '操作人', at: '时间', comment: '说明' },
     accounts: '账号', account_name: '账号', role: '角色', pii: '可查看个人信息', add_account: '新增账号',
     roles: { admin: '管理员', city: '市总', county: '县总', viewer: '大屏' },
     disable: '停用', enable: '启用', new_password: '重置密码', new_token: '生成令牌',
@@ -30,7 +41,17 @@ const I18N = {
   },
   en: {
     title: 'Longyan Federation of Trade Unions · Statistics Cockpit', subtitle: 'Union formation, membership, hardship aid and collective bargaining',
-    tab_overview: 'Overview', tab_unions: 'Unions', tab_quality: 'Data quality', tab_sql: 'SQL', tab_admin: 'Accounts',
+    tab_overview: 'Overview', tab_unions: 'Unions', tab_quality: 'Data quality', tab_sql: 'SQL', tab_admin: 'Accounts', tab_returns: 'Returns',
+    send_return: 'Fill in and upload', form_table: 'Form', form_year: 'Year', download_template: 'Download template', upload: 'Upload and check',
+    annotated: 'Download the workbook with errors marked', act_submit: 'Submit for review', act_approve: 'Approve', act_return: 'Return', act_withdraw: 'Withdraw approval',
+    review_matrix: 'Progress', submission_list: 'Submissions', return_reason: 'Why is it returned (the county corrects by it)?', choose_file: 'Choose a file to upload first',
+    due: (d) => `due ${d}`, overdue: 'overdue',
+    uploaded: (s) => `${s.source_file}: ${s.rows_read} rows read, ${s.rows_loaded} load, ${s.rows_quarantined} with errors. State: ${s.state}`,
+    states: { staged: 'staged', refused: 'refused', submitted: 'submitted', returned: 'returned', approved: 'approved', withdrawn: 'withdrawn', not_received: 'not received' },
+    err_cols: { cell: 'Cell', header: 'Header', value: 'Value', message: 'Problem and fix' },
+    list_cols: { id: 'Id', table: 'Form', county_code: 'County', period: 'Year', state: 'State', source_file: 'File', rows_loaded: 'Rows loaded', rows_quarantined: 'Rows with errors', uploaded_by: 'Uploaded by', comment: 'Comment', actions: 'Actions' },
+    totals_cols: { measure: 'Measure', staged: 'This return', published: 'Published' },
+    history_cols: { state: 'State', actor: 'By', at: 'When', comment: 'Comment' },
     accounts: 'Accounts', account_name: 'Account', role: 'Role', pii: 'May read personal data', add_account: 'Add account',
     roles: { admin: 'Admin', city: 'City', county: 'County', viewer: 'Big screen' },
     disable: 'Disable', enable: 'Enable', new_password: 'New password', new_token: 'New token',
@@ -548,6 +569,7 @@ function render() {
   if (S.tab === 'unions') return renderUnions();
   if (S.tab === 'quality') return renderQuality();
   if (S.tab === 'admin') return renderAdmin();
+  if (S.tab === 'returns') return renderReturns();
   return Promise.resolve();
 }
 
@@ -646,6 +668,128 @@ function bind() {
   $('sql-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && e.ctrlKey) runSql('json'); });
 }
 
+// ---- returns (县总填报上传，市总审核) ----
+async function returnsPost(path, body, isForm) {
+  const headers = { 'X-CSRF-Token': S.me.csrf || '' };
+  if (!isForm) headers['Content-Type'] = 'application/json';
+  const r = await fetch(path, { method: 'POST', headers, body: isForm ? body : JSON.stringify(body || {}) });
+  if (r.status === 401) toLogin();
+  const answer = await r.json();
+  if (!r.ok && !answer.report) throw new Error(answer.message || `${r.status}`);
+  return answer;
+}
+function showUpload(answer) {
+  S.upload = answer;
+  const report = answer.report || {};
+  $('r-result').hidden = false;
+  $('r-summary').textContent = answer.state === 'refused'
+    ? `${STATE_ZH.refused}：${report.message || ''}`
+    : t('uploaded', { ...answer.submission, rows_read: report.rows_read });
+  $('r-summary').className = answer.state === 'refused' || answer.rows_quarantined > 0 ? 'error' : 'notice';
+  $('r-annotated').href = `/api/submissions/${encodeURIComponent(answer.id)}/annotated.xlsx`;
+  $('r-annotated').hidden = !(report.errors && report.errors.length);
+  $('r-submit').hidden = answer.state !== 'staged';
+  const cols = t('err_cols');
+  const rows = (answer.errors || []).slice(0, 500).map((e) => ({
+    cell: e.cell, header: e.header, value: e.value, message: zh() ? e.message_zh : e.message_en,
+  }));
+  $('r-errors').innerHTML = `<thead><tr>${Object.values(cols).map((c) => `<th>${c}</th>`).join('')}</tr></thead>
+    <tbody>${rows.map((r) => `<tr>${Object.keys(cols).map((k) => `<td>${escape(String(r[k] ?? ''))}</td>`).join('')}</tr>`).join('')}</tbody>`;
+}
+async function renderReturns() {
+  const reviewer = S.me.role === 'city' || S.me.role === 'admin';
+  const counties = S.me.county ? S.counties.filter((c) => c.code === S.me.county) : S.counties;
+  fillSelect($('r-county'), counties.map((c) => [c.code, zh() ? c.name_zh : c.name_en]), $('r-county').value || (counties[0] || {}).code);
+  $('r-county').disabled = !!S.me.county;
+  if (!$('r-period').value) $('r-period').value = S.year || new Date().getFullYear() - 1;
+  $('r-matrix-card').hidden = false;
+  const period = $('r-period').value;
+  const [matrix, list] = await Promise.all([api('/api/submissions/matrix', { period }), api('/api/submissions')]);
+  const FORMS = matrix.tables.map((f) => [f.name, f.title]);
+  fillSelect($('r-table'), FORMS.map(([k, v]) => [k, zh() ? v : k]), $('r-table').value || FORMS[0][0]);
+  $('r-due').textContent = t('due', matrix.due);
+  const states = t('states');
+  $('r-matrix').innerHTML = `<thead><tr><th></th>${FORMS.map(([k, v]) => `<th>${zh() ? v : k}</th>`).join('')}</tr></thead>
+    <tbody>${matrix.counties.map((c) => `<tr><th>${escape(zh() ? c.county : c.county_code)}</th>${FORMS.map(([k]) => {
+      const cell = c.tables[k] || { state: 'not_received' };
+      const cls = cell.approved ? 'ok' : cell.overdue ? 'bad' : 'na';
+      return `<td><span class="badge ${cls}" data-state="${cell.state}">${states[cell.state] || cell.state}${cell.overdue ? ` · ${t('overdue')}` : ''}</span></td>`;
+    }).join('')}</tr>`).join('')}</tbody>`;
+  const cols = t('list_cols');
+  const action = (s) => {
+    const b = (act) => `<button type="button" data-id="${escape(s.id)}" data-act="${act}">${t(`act_${act}`)}</button>`;
+    if (s.state === 'staged') return b('submit');
+    if (s.state === 'submitted' && reviewer) return b('approve') + b('return');
+    if (s.state === 'approved' && reviewer) return b('withdraw');
+    return '';
+  };
+  $('r-list').innerHTML = `<thead><tr>${Object.values(cols).map((c) => `<th>${c}</th>`).join('')}</tr></thead>
+    <tbody>${list.map((s) => `<tr data-row="${escape(s.id)}">${Object.keys(cols).map((k) => {
+      if (k === 'actions') return `<td>${action(s)}</td>`;
+      if (k === 'state') return `<td><span class="badge ${s.state === 'approved' ? 'ok' : ['refused', 'returned'].includes(s.state) ? 'bad' : 'na'}">${states[s.state] || s.state}</span></td>`;
+      if (k === 'id') return `<td><a href="#" data-open="${escape(s.id)}">${escape(s.id.slice(-14))}</a></td>`;
+      return `<td>${escape(String(s[k] ?? ''))}</td>`;
+    }).join('')}</tr>`).join('')}</tbody>`;
+}
+async function openSubmission(id) {
+  const d = await api(`/api/submissions/${encodeURIComponent(id)}`);
+  $('r-detail').hidden = false;
+  $('r-detail-title').textContent = `${d.submission.source_file} · ${t('states')[d.state] || d.state}`;
+  const staged = (d.totals && d.totals.staged) || {}, published = (d.totals && d.totals.published) || {};
+  const tc = t('totals_cols');
+  const measures = [...new Set([...Object.keys(staged), ...Object.keys(published)])];
+  $('r-totals').innerHTML = `<thead><tr>${Object.values(tc).map((c) => `<th>${c}</th>`).join('')}</tr></thead>
+    <tbody>${measures.map((m) => `<tr><td>${escape(columnLabel(m))}</td>${cell('staged', staged[m] ?? null)}${cell('published', published[m] ?? null)}</tr>`).join('')}</tbody>`;
+  const hc = t('history_cols');
+  $('r-history').innerHTML = `<thead><tr>${Object.values(hc).map((c) => `<th>${c}</th>`).join('')}</tr></thead>
+    <tbody>${d.history.map((e) => `<tr><td>${t('states')[e.state] || e.state}</td><td>${escape(e.actor)}</td><td>${new Date(e.at / 1000).toLocaleString()}</td><td>${escape(e.comment || '')}</td></tr>`).join('')}</tbody>`;
+  if (d.report && d.report.errors && d.report.errors.length) showUpload(d);
+}
+function bindReturns() {
+  $('r-template').addEventListener('click', () => {
+    const q = new URLSearchParams({ county: $('r-county').value, period: $('r-period').value });
+    const a = document.createElement('a');
+    a.href = `/api/templates/${$('r-table').value}.xlsx?${q}`;
+    a.click();
+  });
+  $('r-period').addEventListener('change', () => renderReturns());
+  $('r-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    $('r-error').hidden = true;
+    const file = $('r-file').files[0];
+    if (!file) { $('r-error').hidden = false; $('r-error').textContent = t('choose_file'); return; }
+    const form = new FormData();
+    form.append('file', file);
+    try {
+      showUpload(await returnsPost('/api/submissions', form, true));
+      await renderReturns();
+    } catch (err) { $('r-error').hidden = false; $('r-error').textContent = err.message; }
+  });
+  $('r-submit').addEventListener('click', async () => {
+    try {
+      await returnsPost(`/api/submissions/${encodeURIComponent(S.upload.id)}/submit`);
+      $('r-submit').hidden = true;
+      await renderReturns();
+    } catch (err) { $('r-error').hidden = false; $('r-error').textContent = err.message; }
+  });
+  $('r-list').addEventListener('click', async (e) => {
+    const open = e.target.closest('[data-open]');
+    if (open) { e.preventDefault(); await openSubmission(open.dataset.open); return; }
+    const b = e.target.closest('button[data-act]');
+    if (!b) return;
+    let body = {};
+    if (b.dataset.act === 'return') {
+      const reason = prompt(t('return_reason'));
+      if (!reason) return;
+      body = { reason };
+    }
+    try {
+      await returnsPost(`/api/submissions/${encodeURIComponent(b.dataset.id)}/${b.dataset.act}`, body);
+      await renderReturns();
+    } catch (err) { $('r-error').hidden = false; $('r-error').textContent = err.message; }
+  });
+}
+
 // Who is logged in: a county account opens on its county and has no city level; a viewer has
 // no SQL console. A server without accounts answers as its single local user.
 async function whoAmI() {
@@ -656,6 +800,7 @@ async function whoAmI() {
   S.county = S.home;
   document.querySelector('[data-tab="sql"]').hidden = !S.me.sql;
   document.querySelector('[data-tab="admin"]').hidden = S.me.role !== 'admin';
+  document.querySelector('[data-tab="returns"]').hidden = S.me.role === 'viewer';
   if (S.me.accounts !== false) {
     $('who').textContent = S.me.name;
     $('who').hidden = false;
@@ -678,6 +823,7 @@ async function start() {
   $('versions').textContent = t('versions', Object.keys(versions).length);
   fillSelect($('year'), S.years.map((y) => [y, y]), S.year);
   bind();
+  bindReturns();
   toolbars();
   await render();
 }

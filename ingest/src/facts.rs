@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use crate::lake::{self, BatchSender, Lake};
+use crate::lake::{self, BatchSender, Lake, Written};
 use crate::read::Chunks;
 use crate::run::Progress;
 use crate::validate::{self, AcrossChunks, Checked, Context, Finding};
@@ -44,15 +44,16 @@ pub struct FactReturn {
     pub error_threshold: f64,
 }
 
-/// Validates every chunk of the return; when `lake` is given, streams the good rows into its
-/// (year, county) partition and commits them unless the return is over the threshold. Returns
-/// the tally and the new table version (`None` when nothing was committed).
+/// Validates every chunk of the return; when `lake` is given, streams the good rows into files
+/// of its (year, county) partition, to be committed by the caller (see [`Lake::commit_written`])
+/// unless the return is over the threshold. Returns the tally and the files (`None` when there
+/// is nothing to commit).
 pub async fn load(
     ret: FactReturn,
     chunks: Chunks,
     lake: Option<&Lake>,
     progress: Option<Arc<dyn Progress>>,
-) -> Result<(Tally, Option<i64>)> {
+) -> Result<(Tally, Option<Written>)> {
     let chunks = read_ahead(chunks);
     let Some(lake) = lake else {
         let tally = tokio::task::spawn_blocking(move || validate_all(&ret, chunks, None, progress))
@@ -60,7 +61,7 @@ pub async fn load(
             .map_err(|e| Error::Usage(format!("validation stopped: {e}")))??;
         return Ok((tally, None));
     };
-    let (sender, write) = lake.replace_return_streaming(
+    let (sender, write) = lake.write_return_streaming(
         ret.contract.spec.name,
         ret.contract.lake_schema(),
         lake::writer_properties(ret.contract),

@@ -31,6 +31,8 @@ use unionstat_tables::Contract;
 pub const QUARANTINE: &str = "quarantine";
 /// Name of the table of returns received.
 pub const SUBMISSIONS: &str = "submissions";
+/// Name of the table of every step of every return's review: uploaded, submitted, approved...
+pub const EVENTS: &str = "submission_events";
 
 /// A lake at a local folder or an object-store URL.
 #[derive(Debug, Clone)]
@@ -79,6 +81,82 @@ async fn write_lane(
         }
     }
     writer.flush().await
+}
+
+/// A return's files, written into its table's folder but not yet committed: until
+/// [`Lake::commit_written`], no reader sees them.
+#[derive(Debug)]
+pub struct Written {
+    table: String,
+    adds: Vec<Add>,
+    period: i32,
+    county: String,
+    submission_id: String,
+}
+
+impl Written {
+    /// The files `adds`, to become the (`period`, `county`) partition of table `table`.
+    pub fn new(
+        table: &str,
+        adds: Vec<Add>,
+        period: i32,
+        county: &str,
+        submission_id: &str,
+    ) -> Self {
+        Written {
+            table: table.to_string(),
+            adds,
+            period,
+            county: county.to_string(),
+            submission_id: submission_id.to_string(),
+        }
+    }
+
+    /// The table written to.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// The Add actions of the (`period`, `county`) partition's files in `table` as loaded.
+async fn add_actions(
+    table: &DeltaTable,
+    name: &str,
+    period: i32,
+    county: &str,
+) -> Result<Vec<Add>> {
+    Ok(partition_files(table, period, county)
+        .await
+        .map_err(delta_err(name))?
+        .iter()
+        .map(add_of)
+        .collect())
+}
+
+/// The Add action that committed `file`.
+#[allow(
+    deprecated,
+    reason = "the files are committed again as Add actions, which this gives whole"
+)]
+fn add_of(file: &deltalake::kernel::LogicalFileView) -> Add {
+    file.add_action()
+}
+
+/// The files of the (`period`, `county`) partition in `table` as loaded.
+async fn partition_files(
+    table: &DeltaTable,
+    period: i32,
+    county: &str,
+) -> std::result::Result<Vec<deltalake::kernel::LogicalFileView>, DeltaTableError> {
+    let year = period.to_string();
+    let filters = [
+        ("year", FilterOp::Eq, FilterValue::Scalar(&year)),
+        ("county_code", FilterOp::Eq, FilterValue::Scalar(county)),
+    ];
+    table
+        .get_active_add_actions_by_partitions(&filters)
+        .try_collect()
+        .await
 }
 
 fn commit_properties(submission_id: &str) -> CommitProperties {
@@ -285,12 +363,12 @@ impl Lake {
         .await
     }
 
-    /// Replaces the rows of (`period`, `county`) in fact table `name` by the batches that arrive
-    /// on the returned sender, in one commit made when the sender is dropped. An error sent
-    /// instead of a batch abandons the write: nothing becomes visible. Memory stays flat however
-    /// many batches come: each is written to Parquet as it arrives, by [`WRITERS`] writers in
-    /// turn, with `properties`.
-    pub fn replace_return_streaming(
+    /// Writes the rows of (`period`, `county`) in fact table `name` from the batches that arrive
+    /// on the returned sender, as files not yet part of the table: the future gives them back as
+    /// [`Written`] when the sender is dropped, for [`Lake::commit_written`]. An error sent
+    /// instead of a batch abandons the write. Memory stays flat however many batches come: each
+    /// is written to Parquet as it arrives, by [`WRITERS`] writers in turn, with `properties`.
+    pub fn write_return_streaming(
         &self,
         name: &str,
         schema: SchemaRef,
@@ -298,14 +376,14 @@ impl Lake {
         period: i32,
         county: &str,
         submission_id: &str,
-    ) -> Result<(BatchSender, impl Future<Output = Result<i64>> + use<>)> {
+    ) -> Result<(BatchSender, impl Future<Output = Result<Written>> + use<>)> {
         let (sender, mut incoming) = tokio::sync::mpsc::channel(2);
         let lake = self.clone();
         let name = name.to_string();
         let county = county.to_string();
-        let commit = commit_properties(submission_id);
+        let submission_id = submission_id.to_string();
         let write = async move {
-            let table = lake.fact_table(&name, &schema).await?;
+            lake.fact_table(&name, &schema).await?;
             let values = [
                 Scalar::Long(i64::from(period)),
                 Scalar::String(county.clone()),
@@ -368,9 +446,117 @@ impl Lake {
                     source: None,
                 });
             }
-            Lake::commit_return(table, &name, adds, period, &county, commit).await
+            Ok(Written {
+                table: name,
+                adds,
+                period,
+                county,
+                submission_id,
+            })
         };
         Ok((sender, write))
+    }
+
+    /// Makes a return's written files the whole of its (year, county) partition, in one commit
+    /// that records its submission; when another writer committed first, tries again on the new
+    /// version. Returns the new version.
+    pub async fn commit_written(&self, written: Written) -> Result<i64> {
+        let mut attempt = 0;
+        loop {
+            let table = self.writable(&written.table).await?;
+            match Lake::commit_return(table, &written).await {
+                Err(Error::Conflict { .. }) if attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The version of fact table `name` whose commit recorded `submission_id`, looking at the
+    /// versions after `after`; `None` when no such commit exists (the write never landed).
+    pub async fn version_of(
+        &self,
+        name: &str,
+        submission_id: &str,
+        after: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let Some(table) = self.table(name).await? else {
+            return Ok(None);
+        };
+        let latest = table.version().unwrap_or(0) as i64;
+        let first = after.map_or(0, |v| v + 1);
+        let needle = serde_json::to_string(&serde_json::json!({
+            "unionstat.submission": submission_id
+        }))
+        .unwrap_or_default();
+        // `{"unionstat.submission":"ID"}` appears in the commit as `"unionstat.submission":"ID"`.
+        let needle = needle.trim_start_matches('{').trim_end_matches('}');
+        for version in (first..=latest).rev() {
+            let entry = table
+                .log_store()
+                .read_commit_entry(version as u64)
+                .await
+                .map_err(delta_err(name))?;
+            if entry.is_some_and(|bytes| memchr::memmem::find(&bytes, needle.as_bytes()).is_some())
+            {
+                return Ok(Some(version));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The files of the (`period`, `county`) partition of table `name` at its latest version,
+    /// as the Add actions that committed them.
+    pub async fn partition_adds(&self, name: &str, period: i32, county: &str) -> Result<Vec<Add>> {
+        match self.table(name).await? {
+            Some(table) => add_actions(&table, name, period, county).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Makes sure fact table `contract` exists, with its columns and partitions.
+    pub async fn ensure_fact_table(&self, contract: &Contract) -> Result<()> {
+        self.fact_table(contract.spec.name, &contract.lake_schema())
+            .await
+            .map(|_| ())
+    }
+
+    /// The latest version of table `name`, `None` when it does not exist yet.
+    pub async fn version(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .table(name)
+            .await?
+            .and_then(|t| t.version())
+            .map(|v| v as i64))
+    }
+
+    /// Puts the (`period`, `county`) partition of fact table `name` back as it was at `version`,
+    /// in a new commit that records `submission_id`: the files of that version are still in the
+    /// table's folder (nothing vacuums them), so nothing is rewritten. Returns the new version.
+    pub async fn restore_partition(
+        &self,
+        name: &str,
+        period: i32,
+        county: &str,
+        version: i64,
+        submission_id: &str,
+    ) -> Result<i64> {
+        let mut earlier = self.writable(name).await?;
+        earlier
+            .load_version(version as u64)
+            .await
+            .map_err(delta_err(name))?;
+        let adds = add_actions(&earlier, name, period, county).await?;
+        self.commit_written(Written {
+            table: name.to_string(),
+            adds,
+            period,
+            county: county.to_string(),
+            submission_id: submission_id.to_string(),
+        })
+        .await
     }
 
     /// Fact table `name`, created with `schema` and partitioned by year and county when it does
@@ -418,37 +604,35 @@ impl Lake {
             .map_err(delta_err(name))
     }
 
-    /// Commits the files of a return in place of every file of its (`period`, `county`)
-    /// partition, in `table` brought up to its latest version. Another writer committing to the
-    /// same partition since is a conflict.
-    async fn commit_return(
-        mut table: DeltaTable,
-        name: &str,
-        adds: Vec<Add>,
-        period: i32,
-        county: &str,
-        commit: CommitProperties,
-    ) -> Result<i64> {
+    /// Commits the files of a return in place of every file of its (year, county) partition, in
+    /// `table` brought up to its latest version. Another writer committing to the same
+    /// partition since is a conflict.
+    async fn commit_return(mut table: DeltaTable, written: &Written) -> Result<i64> {
+        let name = written.table.as_str();
         table.update_state().await.map_err(delta_err(name))?;
-        let year = period.to_string();
-        let filters = [
-            ("year", FilterOp::Eq, FilterValue::Scalar(&year)),
-            ("county_code", FilterOp::Eq, FilterValue::Scalar(county)),
-        ];
-        let replaced: Vec<Action> = table
-            .get_active_add_actions_by_partitions(&filters)
-            .map_ok(|file| Action::Remove(file.remove_action(true)))
-            .try_collect()
+        let replaced: Vec<Action> = partition_files(&table, written.period, &written.county)
             .await
-            .map_err(delta_err(name))?;
-        let actions = adds.into_iter().map(Action::Add).chain(replaced).collect();
+            .map_err(delta_err(name))?
+            .into_iter()
+            .map(|file| Action::Remove(file.remove_action(true)))
+            .collect();
+        let actions = written
+            .adds
+            .iter()
+            .cloned()
+            .map(Action::Add)
+            .chain(replaced)
+            .collect();
         let operation = DeltaOperation::Write {
             mode: SaveMode::Overwrite,
             partition_by: Some(partition_columns()),
-            predicate: Some(format!("year = {period} AND county_code = '{county}'")),
+            predicate: Some(format!(
+                "year = {} AND county_code = '{}'",
+                written.period, written.county
+            )),
         };
         let snapshot = table.snapshot().map_err(delta_err(name))?;
-        let done = CommitBuilder::from(commit)
+        let done = CommitBuilder::from(commit_properties(&written.submission_id))
             .with_actions(actions)
             .build(Some(snapshot), table.log_store(), operation)
             .await
@@ -487,33 +671,56 @@ impl Lake {
         }
     }
 
+    /// The answer of `sql` over `table`, registered under `name`.
+    pub async fn select(
+        &self,
+        table: &DeltaTable,
+        name: &str,
+        sql: &str,
+    ) -> Result<Vec<RecordBatch>> {
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(delta_err(name))?;
+        let df_err = |e: deltalake::datafusion::error::DataFusionError| Error::Lake {
+            table: name.into(),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        };
+        let provider = table.table_provider().await.map_err(df_err)?;
+        ctx.register_table(name, provider).map_err(df_err)?;
+        ctx.sql(sql)
+            .await
+            .map_err(df_err)?
+            .collect()
+            .await
+            .map_err(df_err)
+    }
+
+    /// Whether table `name` has a row where `condition` (SQL) holds; false when it does not exist.
+    pub async fn any_row(&self, name: &str, condition: &str) -> Result<bool> {
+        let Some(table) = self.table(name).await? else {
+            return Ok(false);
+        };
+        let sql = format!("SELECT 1 FROM {name} WHERE {condition} LIMIT 1");
+        let batches = self.select(&table, name, &sql).await?;
+        Ok(batches.iter().any(|b| b.num_rows() > 0))
+    }
+
+    /// The folder of a lake on this machine; `None` for a lake behind a URL.
+    pub fn folder(&self) -> Option<std::path::PathBuf> {
+        self.root.to_file_path().ok()
+    }
+
     /// The content hashes of the returns applied so far, by (table, county, period), latest first.
     pub async fn content_hashes(&self) -> Result<HashMap<(String, String, i32), Vec<String>>> {
         let mut out: HashMap<(String, String, i32), Vec<String>> = HashMap::new();
         let Some(submissions) = self.table(SUBMISSIONS).await? else {
             return Ok(out);
         };
-        let ctx = SessionContext::new();
-        submissions
-            .update_datafusion_session(&ctx.state())
-            .map_err(delta_err(SUBMISSIONS))?;
-        let df_err = |e: deltalake::datafusion::error::DataFusionError| Error::Lake {
-            table: SUBMISSIONS.into(),
-            message: e.to_string(),
-            source: Some(Box::new(e)),
-        };
-        let provider = submissions.table_provider().await.map_err(df_err)?;
-        ctx.register_table("submissions", provider)
-            .map_err(df_err)?;
         let sql = "SELECT table_name, county_code, CAST(period AS VARCHAR), content_hash FROM submissions \
                    WHERE outcome IN ('loaded', 'partial') ORDER BY ingested_at DESC, submission_id DESC";
-        let batches = ctx
-            .sql(sql)
-            .await
-            .map_err(df_err)?
-            .collect()
-            .await
-            .map_err(df_err)?;
+        let batches = self.select(&submissions, SUBMISSIONS, sql).await?;
         for b in batches {
             let cols = (0..4)
                 .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8))
@@ -560,7 +767,7 @@ pub fn submissions_schema() -> Arc<Schema> {
 }
 
 /// One `submissions` row.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SubmissionRecord {
     /// Unique id of this submission.
     pub submission_id: String,
@@ -608,6 +815,84 @@ impl SubmissionRecord {
                 Arc::new(
                     TimestampMicrosecondArray::from(vec![self.ingested_at]).with_timezone("UTC"),
                 ),
+            ],
+        )
+    }
+}
+
+/// The schema of the `submission_events` table.
+pub fn events_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("submission_id", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("county_code", DataType::Utf8, false),
+        Field::new("period", DataType::Int64, false),
+        Field::new("state", DataType::Utf8, false),
+        Field::new("actor", DataType::Utf8, false),
+        Field::new(
+            "at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("comment", DataType::Utf8, true),
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("rows_loaded", DataType::Int64, false),
+        Field::new("rows_quarantined", DataType::Int64, false),
+        Field::new("table_version", DataType::Int64, true),
+    ]))
+}
+
+/// One `submission_events` row: a return entering a state, who moved it there, when and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventRecord {
+    /// The submission.
+    pub submission_id: String,
+    /// Fact table.
+    pub table_name: String,
+    /// Reporting county.
+    pub county_code: String,
+    /// Reporting year.
+    pub period: i32,
+    /// staged, refused, submitted, returned, approved or withdrawn.
+    pub state: String,
+    /// The account (or operating-system user, for `unionstat ingest`) that acted.
+    pub actor: String,
+    /// When, in microseconds since the epoch.
+    pub at: i64,
+    /// The reviewer's reason, or why a file was refused.
+    pub comment: Option<String>,
+    /// The file as named.
+    pub source_file: String,
+    /// Data rows read.
+    pub rows_read: usize,
+    /// Rows that load.
+    pub rows_loaded: usize,
+    /// Rows quarantined.
+    pub rows_quarantined: usize,
+    /// The fact table's version this step committed (approve, withdraw).
+    pub table_version: Option<i64>,
+}
+
+impl EventRecord {
+    /// As a one-row batch of the `submission_events` table.
+    pub fn to_batch(&self) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+        RecordBatch::try_new(
+            events_schema(),
+            vec![
+                Arc::new(StringArray::from(vec![self.submission_id.as_str()])),
+                Arc::new(StringArray::from(vec![self.table_name.as_str()])),
+                Arc::new(StringArray::from(vec![self.county_code.as_str()])),
+                Arc::new(Int64Array::from(vec![i64::from(self.period)])),
+                Arc::new(StringArray::from(vec![self.state.as_str()])),
+                Arc::new(StringArray::from(vec![self.actor.as_str()])),
+                Arc::new(TimestampMicrosecondArray::from(vec![self.at]).with_timezone("UTC")),
+                Arc::new(StringArray::from(vec![self.comment.as_deref()])),
+                Arc::new(StringArray::from(vec![self.source_file.as_str()])),
+                Arc::new(Int64Array::from(vec![self.rows_read as i64])),
+                Arc::new(Int64Array::from(vec![self.rows_loaded as i64])),
+                Arc::new(Int64Array::from(vec![self.rows_quarantined as i64])),
+                Arc::new(Int64Array::from(vec![self.table_version])),
             ],
         )
     }

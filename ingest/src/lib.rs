@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod annotate;
 pub mod config;
 pub mod dictionary;
 pub mod facts;
@@ -23,13 +24,16 @@ pub mod lake;
 pub mod normalise;
 pub mod pii;
 pub mod places;
+pub mod publish;
 pub mod read;
 pub mod reference;
 pub mod regions;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod template;
 pub mod validate;
+pub mod workflow;
 
 use std::path::{Path, PathBuf};
 
@@ -96,6 +100,14 @@ pub enum Error {
     /// Bad command-line use or configuration.
     #[error("{0}")]
     Usage(String),
+    /// A step of a return's review that cannot be taken.
+    #[error("{message}")]
+    Workflow {
+        /// Why, for the status a server answers.
+        kind: workflow::Refusal,
+        /// What to tell the person.
+        message: String,
+    },
 }
 
 impl Error {

@@ -9,7 +9,9 @@ use crate::validate::Finding;
 use crate::{Error, Result};
 
 /// What happened to one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Not a return (no table could be told); nothing done.
@@ -25,7 +27,7 @@ pub enum Outcome {
 }
 
 /// The report of one file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FileReport {
     /// The file as given.
     pub file: String,

@@ -13,7 +13,7 @@ use unionstat_tables::{CONTRACTS, Contract};
 use crate::facts::{self, FactReturn};
 use crate::headers::{all_headers, edit_distance, header_key, resolve};
 use crate::identify::{self, Overrides};
-use crate::lake::{self, Lake, SubmissionRecord};
+use crate::lake::{self, EventRecord, Lake, SubmissionRecord, Written};
 use crate::pii::HashKey;
 use crate::read::{self, Format, RawTable};
 use crate::reference::{self, ReferenceTable};
@@ -41,6 +41,12 @@ pub struct Options {
     pub header_mapping: HashMap<String, String>,
     /// Told of each file and chunk as the ingest goes.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Who loads the returns, recorded as the approver of each (an account, or the
+    /// operating-system user for `unionstat ingest`).
+    pub actor: String,
+    /// The county sending the returns (an upload by a county's account): a return that names
+    /// another county is refused; one that names none is taken as this county's.
+    pub sender_county: Option<String>,
 }
 
 /// Told how an ingest is going, so that a terminal can show it.
@@ -65,8 +71,17 @@ impl Options {
             hash_key: None,
             header_mapping: HashMap::new(),
             progress: None,
+            actor: os_user(),
+            sender_county: None,
         }
     }
+}
+
+/// The operating-system user running this process, as `USER` (or `USERNAME`) names it.
+pub fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 /// Files under `paths`, folders walked in byte order of their paths; hidden files left out.
@@ -112,6 +127,9 @@ pub async fn ingest(paths: &[PathBuf], options: &Options) -> Result<Report> {
     } else {
         lake.lock_for_ingest().await?
     };
+    if !options.dry_run {
+        crate::publish::recover(&lake).await?;
+    }
     // What this lake has received, read once (after the lock) and kept up to date as returns
     // are applied.
     let mut received = lake.content_hashes().await?;
@@ -373,7 +391,8 @@ impl<'a> Submission<'a> {
         (self.table.to_string(), self.county.to_string(), self.period)
     }
 
-    /// Records the submission: its quarantined rows, then its `submissions` row.
+    /// Records the submission: commits its facts (when written), then its quarantined rows, its
+    /// `submissions` row and its approval, all or none (see [`crate::publish`]).
     #[allow(
         clippy::too_many_arguments,
         reason = "where the rows came from, what became of them and the run's running state are separate things"
@@ -384,24 +403,33 @@ impl<'a> Submission<'a> {
         path: &Path,
         sheet: Option<&str>,
         rejected: &[(Finding, String)],
-        version: Option<i64>,
+        facts: Facts,
+        options: &Options,
         received: &mut Received,
         entry: &mut FileReport,
     ) -> Result<()> {
         let source_file = path.to_string_lossy();
-        if !rejected.is_empty() {
-            let batch = quarantine_batch(rejected, &self, &source_file, sheet)?;
-            lake.append(lake::QUARANTINE, batch).await?;
-        }
-        let record = SubmissionRecord {
+        let quarantine = if rejected.is_empty() {
+            None
+        } else {
+            Some(quarantine_batch(rejected, &self, &source_file, sheet)?)
+        };
+        let file_name = path.file_name().map_or_else(
+            || source_file.to_string(),
+            |n| n.to_string_lossy().to_string(),
+        );
+        let (written, committed) = match facts {
+            Facts::Written(w) => (Some(w), None),
+            Facts::Committed(v) => (None, Some(v)),
+            Facts::Nothing => (None, None),
+        };
+        let applied = written.is_some() || committed.is_some();
+        let submission = SubmissionRecord {
             submission_id: self.id.clone(),
             table_name: self.table.to_string(),
             county_code: self.county.to_string(),
             period: self.period,
-            source_file: path.file_name().map_or_else(
-                || source_file.to_string(),
-                |n| n.to_string_lossy().to_string(),
-            ),
+            source_file: file_name.clone(),
             content_hash: self.content_hash.clone(),
             outcome: match entry.outcome {
                 Outcome::Rejected => "rejected",
@@ -412,11 +440,32 @@ impl<'a> Submission<'a> {
             rows_read: entry.rows_read,
             rows_loaded: entry.rows_loaded,
             rows_quarantined: entry.rows_quarantined,
-            table_version: version,
+            table_version: committed,
             ingested_at: self.ingested_at,
         };
-        lake.append(lake::SUBMISSIONS, record.to_batch()?).await?;
-        if version.is_some() {
+        let event = EventRecord {
+            submission_id: self.id.clone(),
+            table_name: self.table.to_string(),
+            county_code: self.county.to_string(),
+            period: self.period,
+            state: if applied { "approved" } else { "refused" }.to_string(),
+            actor: options.actor.clone(),
+            at: self.ingested_at,
+            comment: entry.message.clone(),
+            source_file: file_name,
+            rows_read: entry.rows_read,
+            rows_loaded: entry.rows_loaded,
+            rows_quarantined: entry.rows_quarantined,
+            table_version: committed,
+        };
+        let records = crate::publish::Records {
+            submission: Some(submission),
+            event,
+            base_version: None,
+            facts: false,
+        };
+        crate::publish::publish(lake, written, quarantine, records).await?;
+        if applied {
             received
                 .entry(self.key())
                 .or_default()
@@ -425,6 +474,16 @@ impl<'a> Submission<'a> {
         entry.submission_id = Some(self.id);
         Ok(())
     }
+}
+
+/// A return's facts, as [`Submission::record`] finds them.
+enum Facts {
+    /// Written, to be committed with the rest of the return.
+    Written(Written),
+    /// Already committed, at this version.
+    Committed(i64),
+    /// None: the return was refused.
+    Nothing,
 }
 
 async fn ingest_reference(
@@ -465,7 +524,16 @@ async fn ingest_reference(
         .replace(table.name, vec![batch], None, &[], &submission.id)
         .await?;
     submission
-        .record(lake, path, None, &[], Some(version), received, entry)
+        .record(
+            lake,
+            path,
+            None,
+            &[],
+            Facts::Committed(version),
+            options,
+            received,
+            entry,
+        )
         .await
 }
 
@@ -529,11 +597,11 @@ async fn ingest_boundaries(
     if options.dry_run {
         return Ok(());
     }
-    let version = if too_many || boundaries.codes.is_empty() {
-        None
+    let facts = if too_many || boundaries.codes.is_empty() {
+        Facts::Nothing
     } else {
         let predicate = regions::replace_predicate(&boundaries.codes);
-        Some(
+        Facts::Committed(
             lake.replace(
                 regions::REGIONS,
                 vec![boundaries.batch],
@@ -550,7 +618,8 @@ async fn ingest_boundaries(
             path,
             None,
             &boundaries.rejected,
-            version,
+            facts,
+            options,
             received,
             entry,
         )
@@ -577,8 +646,7 @@ async fn ingest_fact_return(
         Some(r) => Some(r?),
         None => identify::table_from_name(path),
     };
-    let open = || read::open(path, named, &options.header_mapping, options.source_crs);
-    let mut chunks = open()?;
+    let mut chunks = read::open(path, named, &options.header_mapping, options.source_crs)?;
     let first = chunks.next().unwrap_or_else(|| {
         Err(Error::Parse {
             path: path.to_path_buf(),
@@ -597,10 +665,21 @@ async fn ingest_fact_return(
     let path_text = path.to_string_lossy();
     let county = match &options.overrides.county {
         Some(c) => identify::county_code(c).ok_or_else(|| Error::Usage(format!("--county {c}: not a county of Longyan")))?,
-        None => identify::county_in_text(&path_text).or_else(|| identify::county_in_text(&first.title)).ok_or_else(|| {
-            Error::Usage("cannot tell which county sent this return: name the county in the file or folder name, or give --county".into())
-        })?,
+        None => identify::county_in_text(&path_text)
+            .or_else(|| identify::county_in_text(&first.title))
+            .or_else(|| options.sender_county.as_deref().and_then(identify::county_code))
+            .ok_or_else(|| {
+                Error::Usage("cannot tell which county sent this return: name the county in the file or folder name, or give --county".into())
+            })?,
     };
+    if let Some(sender) = &options.sender_county
+        && sender != county
+    {
+        return Err(Error::Usage(format!(
+            "the return is for county {county}, and this account sends the returns of {sender} only; \
+             upload it from an account of {county}, or correct the county in the file's name or title"
+        )));
+    }
     entry.county_code = Some(county.to_string());
     let columns = resolve_columns(contract, &first, &options.header_mapping)?;
     let period = match options
@@ -646,19 +725,10 @@ async fn ingest_fact_return(
         error_threshold: options.error_threshold,
     };
     let target = (!options.dry_run).then_some(lake);
-    let mut chunks: read::Chunks = Box::new(std::iter::once(Ok(first)).chain(chunks));
-    // Another writer committing to the same table first is retried from the start of the file.
-    let mut attempt = 0;
-    let (tally, version) = loop {
-        match facts::load(ret.clone(), chunks, target, options.progress.clone()).await {
-            Err(Error::Conflict { .. }) if attempt < 5 => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                chunks = open()?;
-            }
-            other => break other?,
-        }
-    };
+    let chunks: read::Chunks = Box::new(std::iter::once(Ok(first)).chain(chunks));
+    // The files are committed with the rest of the return, in `record`, which retries the
+    // commit when another writer committed first.
+    let (tally, written) = facts::load(ret, chunks, target, options.progress.clone()).await?;
     entry.errors = tally.rejected.iter().map(|(f, _)| f.clone()).collect();
     entry.warnings = tally.warnings.clone();
     judge(
@@ -679,7 +749,8 @@ async fn ingest_fact_return(
             path,
             sheet.as_deref(),
             &tally.rejected,
-            version,
+            written.map_or(Facts::Nothing, Facts::Written),
+            options,
             received,
             entry,
         )

@@ -23,7 +23,7 @@ use crate::read::{RawTable, TextColumn};
 use crate::rules::Rule;
 
 /// A rejected row or a warning, with where and why.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// 1-based row number in the file.
     pub row: u64,

@@ -33,6 +33,7 @@ pub fn known_tables() -> Vec<&'static str> {
         "published_indicators",
         "submissions",
         "quarantine",
+        "submission_events",
     ]);
     names
 }

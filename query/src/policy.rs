@@ -109,7 +109,13 @@ const ADMIN_ONLY: [&str; 1] = ["audit"];
 /// Whether table `name` holds rows of one county each (in `county_code`).
 fn by_county(name: &str) -> bool {
     unionstat_tables::FACT_TABLES.iter().any(|t| t.name == name)
-        || [unionstat_tables::MEMBERS.name, "submissions", "quarantine"].contains(&name)
+        || [
+            unionstat_tables::MEMBERS.name,
+            "submissions",
+            "quarantine",
+            "submission_events",
+        ]
+        .contains(&name)
 }
 
 /// The personal columns of table `name`: hidden from scopes without `pii`.

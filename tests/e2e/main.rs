@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stderr)]
 
 mod browser;
+mod crash;
 mod dashboard;
 mod exports;
 mod hostile;

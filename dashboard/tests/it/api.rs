@@ -31,6 +31,7 @@ async fn router() -> Router {
         Arc::new(ExportJobs::new(None)),
         Arc::new(auth),
         64 << 20,
+        None,
     )
 }
 

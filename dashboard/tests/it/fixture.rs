@@ -86,6 +86,17 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Reply {
+    send_bytes(addr, method, path, headers, body.as_bytes()).await
+}
+
+/// [`send`] with a body of any bytes.
+pub async fn send_bytes(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connects");
@@ -97,8 +108,9 @@ pub async fn send(
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await.expect("sends");
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.expect("sends");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("reads");
     let split = raw

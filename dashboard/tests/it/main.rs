@@ -6,3 +6,4 @@ mod api;
 mod app;
 mod fixture;
 mod logins;
+mod returns;

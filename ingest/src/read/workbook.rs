@@ -13,7 +13,9 @@ use crate::normalise::excel_serial_to_days;
 use crate::{Error, Result};
 use unionstat_tables::{CONTRACTS, Contract};
 
-fn cell_text(d: &Data) -> Option<String> {
+/// A cell as text, as ingest reads it: whole numbers without a decimal point, dates as
+/// `YYYY-MM-DD`, blanks as `None`.
+pub fn cell_text(d: &Data) -> Option<String> {
     match d {
         Data::Empty => None,
         Data::String(s) if s.trim().is_empty() => None,
