@@ -88,7 +88,6 @@ pub async fn publish(
         Some(w) => Some(lake.commit_written(w).await?),
         None => None,
     };
-    crash_point();
     complete(lake, records, quarantine, version).await?;
     if let Some(journal) = journal {
         remove_journal(&journal);
@@ -96,9 +95,11 @@ pub async fn publish(
     Ok(version)
 }
 
-/// Ends the process at once, as a power cut or `kill -9` would, between a return's facts commit
-/// and its other rows, when `UNIONSTAT_CRASH_AFTER_FACTS` is set: how the tests prove that
-/// [`recover`] makes such a lake whole. Nothing else sets it.
+/// Ends the process at once, as a power cut or `kill -9` would, after a return's facts and
+/// quarantine are committed and before its `submissions` row, when `UNIONSTAT_CRASH_AFTER_FACTS`
+/// is set: the worst moment, after which a rerun without [`recover`] would load the return again
+/// and quarantine its bad rows twice. How the tests prove that `recover` makes such a lake whole;
+/// nothing else sets it.
 fn crash_point() {
     if std::env::var_os("UNIONSTAT_CRASH_AFTER_FACTS").is_some() {
         tracing::error!("UNIONSTAT_CRASH_AFTER_FACTS is set: stopping between commits");
@@ -120,6 +121,7 @@ async fn complete(
         && !lake.any_row(lake::QUARANTINE, &this).await?
     {
         lake.append(lake::QUARANTINE, batch).await?;
+        crash_point();
     }
     if let Some(mut submission) = records.submission.take()
         && !lake.any_row(lake::SUBMISSIONS, &this).await?

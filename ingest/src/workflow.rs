@@ -783,14 +783,18 @@ async fn totals(
         for (i, field) in b.schema().fields().iter().enumerate() {
             let value = arrow::compute::cast(b.column(i), &DataType::Float64)?;
             let value = value.as_primitive::<arrow::datatypes::Float64Type>();
-            out.insert(
-                field.name().clone(),
-                if value.is_null(0) {
-                    serde_json::Value::from(0)
-                } else {
-                    serde_json::Value::from(value.value(0))
-                },
-            );
+            let value = if value.is_null(0) {
+                0.0
+            } else {
+                value.value(0)
+            };
+            // The row count is a count; the sums are amounts and counts of people.
+            let value = if field.name() == "rows" {
+                serde_json::Value::from(value as i64)
+            } else {
+                serde_json::Value::from(value)
+            };
+            out.insert(field.name().clone(), value);
         }
     }
     Ok(serde_json::Value::Object(out))
