@@ -87,14 +87,23 @@ fn from_ingest(e: unionstat_ingest::Error) -> Response {
     }
 }
 
-/// The account as the workflow knows it; viewers take no part.
-fn actor(scope: &Scope) -> Result<Actor, Response> {
-    if scope.role == Role::Viewer {
-        return Err(error(
+/// The refusal of a viewer account, which takes no part in the returns.
+struct ViewerRefused;
+
+impl IntoResponse for ViewerRefused {
+    fn into_response(self) -> Response {
+        error(
             StatusCode::FORBIDDEN,
             "forbidden",
             "viewer accounts see the dashboard only; returns are sent by county accounts and reviewed by city accounts",
-        ));
+        )
+    }
+}
+
+/// The account as the workflow knows it; viewers take no part.
+fn actor(scope: &Scope) -> Result<Actor, ViewerRefused> {
+    if scope.role == Role::Viewer {
+        return Err(ViewerRefused);
     }
     Ok(Actor {
         name: scope.name.clone(),
@@ -191,7 +200,7 @@ async fn template(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let table = file.strip_suffix(".xlsx").unwrap_or(&file);
     let Some(contract) = unionstat_tables::contract(table) else {
@@ -252,7 +261,7 @@ async fn upload(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (mut file, mut table, mut period) = (None, None, None);
     loop {
@@ -376,7 +385,7 @@ async fn list(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match returns.workflow.list(&actor).await {
         Ok(all) => {
@@ -405,7 +414,7 @@ async fn matrix(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let all = match returns.workflow.list(&actor).await {
         Ok(a) => a,
@@ -468,7 +477,7 @@ async fn detail(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let workflow = &returns.workflow;
     let answer = async {
@@ -505,7 +514,7 @@ async fn annotated(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let named = async {
         let s = returns.workflow.get(&id, &actor).await?;
@@ -529,7 +538,7 @@ async fn original(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let path = match returns.workflow.original(&id, &actor).await {
         Ok(p) => p,
@@ -566,7 +575,7 @@ async fn act(
 ) -> Response {
     let actor = match actor(&scope) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let action: Action = match action.parse() {
         Ok(a) => a,

@@ -12,7 +12,7 @@ const I18N = {
     review_matrix: '报送进度', submission_list: '报送记录', return_reason: '请填写退回原因（县总将据此修改）：', choose_file: '请先选择要上传的文件',
     due: (d) => `截止日期 ${d}`, overdue: '逾期',
     uploaded: (s) => `${s.source_file}：读取 ${s.rows_read} 行，可入库 ${s.rows_loaded} 行，有误 ${s.rows_quarantined} 行。状态：${STATE_ZH[s.state]}`,
-    states: STATE_ZH,
+    return_states: STATE_ZH,
     err_cols: { cell: '单元格', header: '表头', value: '填写内容', message: '问题与修改方法' },
     list_cols: { id: '编号', table: '报表', county_code: '县（市、区）', period: '年度', state: '状态', source_file: '文件', rows_loaded: '入库行数', rows_quarantined: '有误行数', uploaded_by: '上传人', comment: '说明', actions: '操作' },
     totals_cols: { measure: '指标', staged: '本次报送', published: '已发布' },
@@ -47,7 +47,7 @@ const I18N = {
     review_matrix: 'Progress', submission_list: 'Submissions', return_reason: 'Why is it returned (the county corrects by it)?', choose_file: 'Choose a file to upload first',
     due: (d) => `due ${d}`, overdue: 'overdue',
     uploaded: (s) => `${s.source_file}: ${s.rows_read} rows read, ${s.rows_loaded} load, ${s.rows_quarantined} with errors. State: ${s.state}`,
-    states: { staged: 'staged', refused: 'refused', submitted: 'submitted', returned: 'returned', approved: 'approved', withdrawn: 'withdrawn', not_received: 'not received' },
+    return_states: { staged: 'staged', refused: 'refused', submitted: 'submitted', returned: 'returned', approved: 'approved', withdrawn: 'withdrawn', not_received: 'not received' },
     err_cols: { cell: 'Cell', header: 'Header', value: 'Value', message: 'Problem and fix' },
     list_cols: { id: 'Id', table: 'Form', county_code: 'County', period: 'Year', state: 'State', source_file: 'File', rows_loaded: 'Rows loaded', rows_quarantined: 'Rows with errors', uploaded_by: 'Uploaded by', comment: 'Comment', actions: 'Actions' },
     totals_cols: { measure: 'Measure', staged: 'This return', published: 'Published' },
@@ -706,9 +706,10 @@ async function renderReturns() {
   const period = $('r-period').value;
   const [matrix, list] = await Promise.all([api('/api/submissions/matrix', { period }), api('/api/submissions')]);
   const FORMS = matrix.tables.map((f) => [f.name, f.title]);
+  const title = Object.fromEntries(FORMS);
   fillSelect($('r-table'), FORMS.map(([k, v]) => [k, zh() ? v : k]), $('r-table').value || FORMS[0][0]);
   $('r-due').textContent = t('due', matrix.due);
-  const states = t('states');
+  const states = t('return_states');
   $('r-matrix').innerHTML = `<thead><tr><th></th>${FORMS.map(([k, v]) => `<th>${zh() ? v : k}</th>`).join('')}</tr></thead>
     <tbody>${matrix.counties.map((c) => `<tr><th>${escape(zh() ? c.county : c.county_code)}</th>${FORMS.map(([k]) => {
       const cell = c.tables[k] || { state: 'not_received' };
@@ -728,13 +729,15 @@ async function renderReturns() {
       if (k === 'actions') return `<td>${action(s)}</td>`;
       if (k === 'state') return `<td><span class="badge ${s.state === 'approved' ? 'ok' : ['refused', 'returned'].includes(s.state) ? 'bad' : 'na'}">${states[s.state] || s.state}</span></td>`;
       if (k === 'id') return `<td><a href="#" data-open="${escape(s.id)}">${escape(s.id.slice(-14))}</a></td>`;
+      if (k === 'table') return `<td>${escape(zh() ? title[s.table] || s.table : s.table)}</td>`;
+      if (k === 'county_code') return `<td>${escape(countyName(s.county_code))}</td>`;
       return `<td>${escape(String(s[k] ?? ''))}</td>`;
     }).join('')}</tr>`).join('')}</tbody>`;
 }
 async function openSubmission(id) {
   const d = await api(`/api/submissions/${encodeURIComponent(id)}`);
   $('r-detail').hidden = false;
-  $('r-detail-title').textContent = `${d.submission.source_file} · ${t('states')[d.state] || d.state}`;
+  $('r-detail-title').textContent = `${d.submission.source_file} · ${t('return_states')[d.state] || d.state}`;
   const staged = (d.totals && d.totals.staged) || {}, published = (d.totals && d.totals.published) || {};
   const tc = t('totals_cols');
   const measures = [...new Set([...Object.keys(staged), ...Object.keys(published)])];
@@ -742,7 +745,7 @@ async function openSubmission(id) {
     <tbody>${measures.map((m) => `<tr><td>${escape(columnLabel(m))}</td>${cell('staged', staged[m] ?? null)}${cell('published', published[m] ?? null)}</tr>`).join('')}</tbody>`;
   const hc = t('history_cols');
   $('r-history').innerHTML = `<thead><tr>${Object.values(hc).map((c) => `<th>${c}</th>`).join('')}</tr></thead>
-    <tbody>${d.history.map((e) => `<tr><td>${t('states')[e.state] || e.state}</td><td>${escape(e.actor)}</td><td>${new Date(e.at / 1000).toLocaleString()}</td><td>${escape(e.comment || '')}</td></tr>`).join('')}</tbody>`;
+    <tbody>${d.history.map((e) => `<tr><td>${t('return_states')[e.state] || e.state}</td><td>${escape(e.actor)}</td><td>${new Date(e.at / 1000).toLocaleString()}</td><td>${escape(e.comment || '')}</td></tr>`).join('')}</tbody>`;
   if (d.report && d.report.errors && d.report.errors.length) showUpload(d);
 }
 function bindReturns() {

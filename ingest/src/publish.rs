@@ -95,14 +95,19 @@ pub async fn publish(
     Ok(version)
 }
 
-/// Ends the process at once, as a power cut or `kill -9` would, after a return's facts and
-/// quarantine are committed and before its `submissions` row, when `UNIONSTAT_CRASH_AFTER_FACTS`
-/// is set: the worst moment, after which a rerun without [`recover`] would load the return again
-/// and quarantine its bad rows twice. How the tests prove that `recover` makes such a lake whole;
-/// nothing else sets it.
-fn crash_point() {
-    if std::env::var_os("UNIONSTAT_CRASH_AFTER_FACTS").is_some() {
-        tracing::error!("UNIONSTAT_CRASH_AFTER_FACTS is set: stopping between commits");
+/// Ends the process at once, as a power cut or `kill -9` would, after a return's facts (and
+/// quarantine) are committed and before its `submissions` row, when `UNIONSTAT_CRASH_AFTER_FACTS`
+/// names this lake's folder: the worst moment, after which a rerun without [`recover`] would load
+/// the return again and quarantine its bad rows twice. How the tests prove that `recover` makes
+/// such a lake whole (naming the lake keeps an upload's staging lake out of it); nothing else
+/// sets it.
+fn crash_point(lake: &Lake) {
+    let Some(target) = std::env::var_os("UNIONSTAT_CRASH_AFTER_FACTS") else {
+        return;
+    };
+    let here = lake.folder().and_then(|f| f.canonicalize().ok());
+    if here.is_some() && here == Path::new(&target).canonicalize().ok() {
+        tracing::error!("UNIONSTAT_CRASH_AFTER_FACTS names this lake: stopping between commits");
         std::process::abort();
     }
 }
@@ -121,7 +126,9 @@ async fn complete(
         && !lake.any_row(lake::QUARANTINE, &this).await?
     {
         lake.append(lake::QUARANTINE, batch).await?;
-        crash_point();
+    }
+    if version.is_some() {
+        crash_point(lake);
     }
     if let Some(mut submission) = records.submission.take()
         && !lake.any_row(lake::SUBMISSIONS, &this).await?

@@ -577,7 +577,10 @@ fn io(path: &Path, what: &str, e: &std::io::Error) -> QueryError {
 }
 
 /// A file's modification time and size: when either changes, the file is read again.
-type Stamp = Option<(SystemTime, u64)>;
+/// What tells that the accounts file changed: its time, size and inode. Every change is written
+/// to a new file renamed over the old, so the inode changes even when two changes come within
+/// one tick of the file system's clock and leave the size as it was (a new password).
+type Stamp = Option<(SystemTime, u64, u64)>;
 
 /// The accounts as a server sees them: the store, read again when its file changes.
 #[derive(Debug)]
@@ -602,11 +605,15 @@ impl Directory {
         &self.store
     }
 
-    /// The accounts now: the file is read again when its time or size changed.
+    /// The accounts now: the file is read again when its time, size or inode changed.
     pub fn current(&self) -> Result<Arc<Accounts>> {
-        let stamp = std::fs::metadata(self.store.path())
-            .ok()
-            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+        let stamp = std::fs::metadata(self.store.path()).ok().map(|m| {
+            (
+                m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                m.len(),
+                std::os::unix::fs::MetadataExt::ino(&m),
+            )
+        });
         let mut seen = self
             .seen
             .lock()

@@ -15,7 +15,7 @@ use crate::http::request;
 use crate::server::Server;
 
 /// A chromedriver process and one browser session.
-struct Browser {
+pub(crate) struct Browser {
     driver: Child,
     addr: String,
     session: String,
@@ -23,7 +23,7 @@ struct Browser {
 
 impl Browser {
     /// A headless Chromium, or `None` (with a notice) where none is installed and `CI` is unset.
-    fn start() -> Option<Browser> {
+    pub(crate) fn start() -> Option<Browser> {
         let installed = Command::new("chromedriver")
             .arg("--version")
             .output()
@@ -106,15 +106,15 @@ impl Browser {
         answer["value"].clone()
     }
 
-    fn session(&self, method: &str, path: &str, body: Value) -> Value {
+    pub(crate) fn session(&self, method: &str, path: &str, body: Value) -> Value {
         self.call(method, &format!("/session/{}{path}", self.session), body)
     }
 
-    fn go(&self, url: &str) {
+    pub(crate) fn go(&self, url: &str) {
         self.session("POST", "/url", json!({"url": url}));
     }
 
-    fn script(&self, script: &str) -> Value {
+    pub(crate) fn script(&self, script: &str) -> Value {
         self.session(
             "POST",
             "/execute/sync",
@@ -123,7 +123,7 @@ impl Browser {
     }
 
     /// Waits until `condition` (a JavaScript expression) is true.
-    fn wait_for(&self, condition: &str, what: &str) {
+    pub(crate) fn wait_for(&self, condition: &str, what: &str) {
         let started = Instant::now();
         while self.script(&format!("return !!({condition});")) != json!(true) {
             assert!(
@@ -134,7 +134,7 @@ impl Browser {
         }
     }
 
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let found = self.session(
             "POST",
             "/element",
@@ -163,7 +163,7 @@ impl Browser {
         );
     }
 
-    fn screenshot(&self, name: &str) {
+    pub(crate) fn screenshot(&self, name: &str) {
         // Charts animate into place for about a second.
         std::thread::sleep(Duration::from_millis(1500));
         let png = self.session("GET", "/screenshot", json!({}));
@@ -176,7 +176,7 @@ impl Browser {
     }
 
     /// Console messages at SEVERE level since the last call.
-    fn console_errors(&self) -> Vec<String> {
+    pub(crate) fn console_errors(&self) -> Vec<String> {
         let log = self.session("POST", "/se/log", json!({"type": "browser"}));
         log.as_array()
             .into_iter()

@@ -36,6 +36,11 @@ fn every_documented_endpoint_answers_with_its_examples() {
     assert!(paths.len() >= 15, "{} paths documented", paths.len());
     for (path, item) in paths {
         let Some(op) = item.get("get") else { continue };
+        // A path naming one thing (a submission, a table's template) is called on a thing that
+        // exists, in the tests of that feature (dashboard/tests/it/returns.rs).
+        if path.contains('{') {
+            continue;
+        }
         let mut query = Vec::new();
         for p in op["parameters"].as_array().into_iter().flatten() {
             let name = p["$ref"]

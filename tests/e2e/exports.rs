@@ -90,7 +90,7 @@ fn an_export_reads_back_the_same_in_pyarrow_duckdb_polars_and_geopandas() {
     let out = export(to.path(), &[]);
     let printed = succeeded(&out);
     assert!(
-        printed.starts_with("exported 20 tables and views"),
+        printed.starts_with("exported 21 tables and views"),
         "{printed}"
     );
     let snapshot = to.path().join("snapshots").join(latest(to.path()));

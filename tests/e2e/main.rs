@@ -9,6 +9,7 @@ mod exports;
 mod hostile;
 mod http;
 mod logins;
+mod returns;
 mod server;
 
 use std::process::{Command, Output};

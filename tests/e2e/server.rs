@@ -83,6 +83,17 @@ impl Server {
         )
     }
 
+    /// `unionstat serve` over the lake at `lake`, with these environment variables.
+    pub fn serve_lake(lake: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        Server::start(
+            Command::new(env!("CARGO_BIN_EXE_unionstat"))
+                .arg("serve")
+                .arg("--lake")
+                .arg(lake)
+                .envs(env.iter().copied()),
+        )
+    }
+
     fn start(command: &mut Command) -> Server {
         let mut child = command
             .args(["--http", "127.0.0.1:0", "--pg", "127.0.0.1:0"])
