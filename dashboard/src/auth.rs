@@ -48,8 +48,9 @@ const MAX_VERIFIED: usize = 1_024;
 struct Session {
     name: String,
     csrf: String,
-    /// The account's password as of the login: a new password ends the session.
-    password_changed: String,
+    /// The account's password hash as of the login: a new password (a new salted hash, however
+    /// soon after) ends the session.
+    password: String,
     created: Instant,
     seen: Instant,
 }
@@ -222,10 +223,10 @@ impl Auth {
             .ok()
             .and_then(|v| v.get(&remembered).cloned());
         let account = match known {
-            Some((n, changed)) => accounts
-                .get(&n)
-                .filter(|a| a.password_changed == changed)
-                .cloned(),
+            // The stored hash, not the time of the change: two changes within one second
+            // (the time's resolution) must still end the old password. Each hash has a salt of
+            // its own, so a new password, even the same one again, is a new hash.
+            Some((n, hash)) => accounts.get(&n).filter(|a| a.password == hash).cloned(),
             None => None,
         };
         let fresh = account.is_none();
@@ -265,10 +266,7 @@ impl Auth {
             if verified.len() >= MAX_VERIFIED {
                 verified.clear();
             }
-            verified.insert(
-                remembered,
-                (account.name.clone(), account.password_changed.clone()),
-            );
+            verified.insert(remembered, (account.name.clone(), account.password.clone()));
         }
         Ok(account)
     }
@@ -293,7 +291,7 @@ impl Auth {
                 Session {
                     name: account.name.clone(),
                     csrf: csrf.clone(),
-                    password_changed: account.password_changed.clone(),
+                    password: account.password.clone(),
                     created: now,
                     seen: now,
                 },
@@ -392,7 +390,7 @@ impl Auth {
                     ));
                 }
                 match accounts.get(&session.name) {
-                    Some(a) if a.password_changed == session.password_changed => a.clone(),
+                    Some(a) if a.password == session.password => a.clone(),
                     _ => {
                         self.close_session(&token);
                         return Err(unauthorized("the session has ended; log in again"));
