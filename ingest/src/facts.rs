@@ -1,8 +1,9 @@
 //! A fact-table return validated chunk by chunk while its good rows stream into the lake: the next
 //! chunk is read on one thread while the chunks before it are checked in parallel, one per core,
-//! and finished in order; the Delta write consumes the batches as they come, and the commit
-//! happens only when the whole return has been read and is under the error threshold. Memory
-//! holds a few chunks, whatever the size of the file.
+//! and finished in order; the Delta write consumes the batches as they come, and its files are
+//! handed back for the caller to commit (with the rest of the return, see [`crate::publish`]) only
+//! when the whole return has been read and is under the error threshold. Memory holds a few
+//! chunks, whatever the size of the file.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};

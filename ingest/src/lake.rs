@@ -83,6 +83,15 @@ async fn write_lane(
     writer.flush().await
 }
 
+/// Whether the table in folder `table` has a commit in its log.
+fn has_commits(table: &Path) -> bool {
+    std::fs::read_dir(table.join("_delta_log")).is_ok_and(|entries| {
+        entries
+            .filter_map(std::result::Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    })
+}
+
 /// A return's files, written into its table's folder but not yet committed: until
 /// [`Lake::commit_written`], no reader sees them.
 #[derive(Debug)]
@@ -319,6 +328,12 @@ impl Lake {
         let url = self.table_url(name)?;
         if let Ok(path) = url.to_file_path() {
             std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            if !has_commits(&path) {
+                // A new table: nothing to load (and loading an empty log is logged as an error).
+                return deltalake::DeltaTableBuilder::from_url(url)
+                    .and_then(deltalake::DeltaTableBuilder::build)
+                    .map_err(delta_err(name));
+            }
         }
         DeltaTable::try_from_url(url).await.map_err(delta_err(name))
     }
@@ -326,10 +341,7 @@ impl Lake {
     /// Table `name` at its latest version, or `None` if it does not exist yet.
     pub async fn table(&self, name: &str) -> Result<Option<DeltaTable>> {
         let url = self.table_url(name)?;
-        if url
-            .to_file_path()
-            .is_ok_and(|p| !p.join("_delta_log").is_dir())
-        {
+        if url.to_file_path().is_ok_and(|p| !has_commits(&p)) {
             return Ok(None);
         }
         let table = DeltaTable::try_from_url(url)

@@ -18,15 +18,20 @@ use crate::{Error, Result};
 /// What a return adds besides its facts.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Records {
-    /// Its `submissions` row (its table version is filled in once committed); `None` when the
-    /// step is not a new return (a withdrawal).
-    pub submission: Option<SubmissionRecord>,
+    /// Its `submissions` row (its table version is filled in once committed).
+    pub submission: SubmissionRecord,
     /// Its `submission_events` row.
     pub event: EventRecord,
+}
+
+/// A journal: the records, and where to look for the facts commit.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Journal {
+    records: Records,
+    /// Whether a facts commit belongs to this return.
+    facts: bool,
     /// The version of the fact table before the commit, where the search for it starts.
-    pub base_version: Option<i64>,
-    /// Whether a facts commit belongs to this step.
-    pub facts: bool,
+    base_version: Option<i64>,
 }
 
 /// The journal folder of a lake on this machine.
@@ -36,11 +41,11 @@ fn pending_folder(lake: &Lake) -> Option<PathBuf> {
 
 fn write_journal(
     folder: &Path,
-    records: &Records,
+    journal: &Journal,
     quarantine: Option<&RecordBatch>,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
-    let id = &records.event.submission_id;
+    let id = &journal.records.event.submission_id;
     if let Some(batch) = quarantine {
         let path = folder.join(format!("{id}.arrow"));
         let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
@@ -52,7 +57,7 @@ fn write_journal(
     // The journal itself last, written whole then renamed: a journal that exists is complete.
     let path = folder.join(format!("{id}.json"));
     let partial = folder.join(format!("{id}.json.partial"));
-    let text = serde_json::to_vec_pretty(records)
+    let text = serde_json::to_vec_pretty(journal)
         .map_err(|e| Error::Usage(format!("cannot write the journal: {e}")))?;
     std::fs::write(&partial, text).map_err(|e| Error::io(&partial, e))?;
     std::fs::File::open(&partial)
@@ -74,23 +79,28 @@ pub async fn publish(
     lake: &Lake,
     written: Option<Written>,
     quarantine: Option<RecordBatch>,
-    mut records: Records,
+    records: Records,
 ) -> Result<Option<i64>> {
-    records.facts = written.is_some();
-    if let Some(w) = &written {
-        records.base_version = lake.version(w.table()).await?;
-    }
-    let journal = match pending_folder(lake) {
-        Some(folder) => Some(write_journal(&folder, &records, quarantine.as_ref())?),
+    let base_version = match &written {
+        Some(w) => lake.version(w.table()).await?,
+        None => None,
+    };
+    let journal = Journal {
+        records,
+        facts: written.is_some(),
+        base_version,
+    };
+    let journal_file = match pending_folder(lake) {
+        Some(folder) => Some(write_journal(&folder, &journal, quarantine.as_ref())?),
         None => None,
     };
     let version = match written {
         Some(w) => Some(lake.commit_written(w).await?),
         None => None,
     };
-    complete(lake, records, quarantine, version).await?;
-    if let Some(journal) = journal {
-        remove_journal(&journal);
+    complete(lake, journal.records, quarantine, version).await?;
+    if let Some(file) = journal_file {
+        remove_journal(&file);
     }
     Ok(version)
 }
@@ -130,11 +140,9 @@ async fn complete(
     if version.is_some() {
         crash_point(lake);
     }
-    if let Some(mut submission) = records.submission.take()
-        && !lake.any_row(lake::SUBMISSIONS, &this).await?
-    {
-        submission.table_version = version;
-        lake.append(lake::SUBMISSIONS, submission.to_batch()?)
+    if !lake.any_row(lake::SUBMISSIONS, &this).await? {
+        records.submission.table_version = version.or(records.submission.table_version);
+        lake.append(lake::SUBMISSIONS, records.submission.to_batch()?)
             .await?;
     }
     let state = format!(
@@ -164,16 +172,20 @@ pub async fn recover(lake: &Lake) -> Result<()> {
     journals.sort();
     for journal in journals {
         let text = std::fs::read(&journal).map_err(|e| Error::io(&journal, e))?;
-        let records: Records = serde_json::from_slice(&text).map_err(|e| {
+        let Journal {
+            records,
+            facts,
+            base_version,
+        } = serde_json::from_slice(&text).map_err(|e| {
             Error::Usage(format!(
                 "{}: an unreadable journal ({e}); move it aside and check the return it names",
                 journal.display()
             ))
         })?;
         let id = records.event.submission_id.clone();
-        let version = if records.facts {
+        let version = if facts {
             match lake
-                .version_of(&records.event.table_name, &id, records.base_version)
+                .version_of(&records.event.table_name, &id, base_version)
                 .await?
             {
                 Some(v) => Some(v),

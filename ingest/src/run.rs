@@ -458,12 +458,7 @@ impl<'a> Submission<'a> {
             rows_quarantined: entry.rows_quarantined,
             table_version: committed,
         };
-        let records = crate::publish::Records {
-            submission: Some(submission),
-            event,
-            base_version: None,
-            facts: false,
-        };
+        let records = crate::publish::Records { submission, event };
         crate::publish::publish(lake, written, quarantine, records).await?;
         if applied {
             received

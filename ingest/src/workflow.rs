@@ -612,12 +612,7 @@ impl Workflow {
             table_version: None,
             ingested_at: event.at,
         };
-        let records = Records {
-            submission: Some(submission),
-            event,
-            base_version: None,
-            facts: true,
-        };
+        let records = Records { submission, event };
         publish::publish(&self.lake, Some(written), quarantine, records).await?;
         Ok(())
     }
