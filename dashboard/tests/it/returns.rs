@@ -96,6 +96,8 @@ impl Server {
         let app = App::build(AppConfig {
             accounts: Some(accounts),
             ingest: Some(ingest_options(lake)),
+            // Small enough to test the cap; the generator's returns here are far smaller.
+            max_upload_mb: Some(1),
             ..AppConfig::new(&lake.to_string_lossy(), "127.0.0.1:0", "127.0.0.1:0")
         })
         .await
@@ -293,6 +295,32 @@ async fn a_county_return_is_uploaded_corrected_reviewed_approved_and_withdrawn()
         .await;
     assert_eq!(annotated.status, 200);
     assert!(annotated.body.starts_with(b"PK"));
+
+    // Files refused before validation: not what the name says, and over the size cap.
+    let lying = server
+        .upload(
+            "yongding",
+            "350803永定区_基层工会组织情况_2017.xlsx",
+            b"a,b\n1,2\n",
+        )
+        .await;
+    assert_eq!(lying.status, 422, "{}", lying.text());
+    assert_eq!(lying.json()["state"], "refused");
+    assert!(
+        lying.json()["report"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not a .xlsx file")),
+        "{}",
+        lying.text()
+    );
+    let huge = server
+        .upload(
+            "yongding",
+            "350803永定区_基层工会组织情况_2017.csv",
+            &vec![b'x'; 1_200_000],
+        )
+        .await;
+    assert_eq!(huge.status, 413, "{}", huge.text());
 
     // Another county sees none of it, and cannot send 350803's return.
     let theirs = server.get("xinluo", "/api/submissions").await;
