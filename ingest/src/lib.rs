@@ -26,6 +26,7 @@ pub mod pii;
 pub mod places;
 pub mod publish;
 pub mod read;
+pub mod records;
 pub mod reference;
 pub mod regions;
 pub mod report;

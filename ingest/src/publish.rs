@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 
-use crate::lake::{self, EventRecord, Lake, SubmissionRecord, Written};
+use crate::lake::{self, Lake, Written};
+use crate::records::{self, EventRecord, SubmissionRecord};
 use crate::{Error, Result};
 
 /// What a return adds besides its facts.
@@ -216,7 +217,7 @@ fn read_quarantine(path: &Path) -> Result<Option<RecordBatch>> {
         return Ok(None);
     }
     Ok(Some(arrow::compute::concat_batches(
-        &lake::quarantine_schema(),
+        &records::quarantine_schema(),
         &batches,
     )?))
 }

@@ -13,9 +13,10 @@ use unionstat_tables::{CONTRACTS, Contract};
 use crate::facts::{self, FactReturn};
 use crate::headers::{all_headers, edit_distance, header_key, resolve};
 use crate::identify::{self, Overrides};
-use crate::lake::{self, EventRecord, Lake, SubmissionRecord, Written};
+use crate::lake::{Lake, Written};
 use crate::pii::HashKey;
 use crate::read::{self, Format, RawTable};
+use crate::records::{self, EventRecord, SubmissionRecord};
 use crate::reference::{self, ReferenceTable};
 use crate::regions;
 use crate::report::{FileReport, Outcome, Report};
@@ -840,7 +841,7 @@ fn quarantine_batch(
         )) as arrow::array::ArrayRef
     };
     Ok(RecordBatch::try_new(
-        lake::quarantine_schema(),
+        records::quarantine_schema(),
         vec![
             repeat(&submission.id),
             repeat(submission.table),

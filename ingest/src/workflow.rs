@@ -14,8 +14,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 use unionstat_tables::Contract;
 
-use crate::lake::{self, EventRecord, Lake, SubmissionRecord};
+use crate::lake::{self, Lake};
 use crate::publish::{self, Records};
+use crate::records::{self, EventRecord, SubmissionRecord};
 use crate::report::{FileReport, Outcome};
 use crate::run::{self, Options};
 use crate::{Error, Result};
@@ -584,7 +585,7 @@ impl Workflow {
                 let batches = staged
                     .select(&t, lake::QUARANTINE, "SELECT * FROM quarantine")
                     .await?;
-                let schema = lake::quarantine_schema();
+                let schema = records::quarantine_schema();
                 let batches: Vec<RecordBatch> = batches
                     .iter()
                     .map(|b| conform(b, &schema))

@@ -378,6 +378,18 @@ async fn a_county_return_is_uploaded_corrected_reviewed_approved_and_withdrawn()
     assert_eq!(seen.status, 200, "{}", seen.text());
     assert_eq!(seen.json()["rows"][0]["n"], 0);
     assert_eq!(server.get("screen", "/api/submissions").await.status, 403);
+    // The progress matrix of a county account has its own row only.
+    let matrix = server
+        .get("xinluo", "/api/submissions/matrix?period=2017")
+        .await;
+    assert_eq!(matrix.status, 200, "{}", matrix.text());
+    let rows: Vec<serde_json::Value> = matrix.json()["counties"]
+        .as_array()
+        .expect("counties")
+        .iter()
+        .map(|c| c["county_code"].clone())
+        .collect();
+    assert_eq!(rows, ["350802"]);
 
     // Submitted, returned with a reason (not without one), never approved by the county.
     let step = |who: &'static str, id: String, action: &'static str, body: &'static str| {
